@@ -1,0 +1,173 @@
+"""Run a Dagster job from the command line: persistent DAGSTER_HOME, progress, clear errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from nocfit import config
+
+DAGSTER_YAML_TEMPLATE = config.project_root() / "deploy" / "dagster.yaml"
+
+
+def ensure_dagster_home() -> Path:
+    """Export DAGSTER_HOME (default under data/) and give it a dagster.yaml if it has none.
+
+    Dagster reads DAGSTER_HOME from the process environment, so the CLI sets it before any
+    instance is created; `dagster dev` started with the same DAGSTER_HOME shows these runs.
+    """
+    home = config.dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    target = home / "dagster.yaml"
+    if not target.exists() and DAGSTER_YAML_TEMPLATE.exists():
+        shutil.copyfile(DAGSTER_YAML_TEMPLATE, target)
+    return home
+
+
+@dataclass
+class StepReport:
+    key: str
+    ok: bool | None = None
+    seconds: float = 0.0
+    metadata: dict[str, object] = field(default_factory=dict)
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    success: bool
+    seconds: float
+    steps: dict[str, StepReport]
+    errors: list[str]
+
+
+def _root_cause(error) -> str:
+    """The innermost user-facing message of a Dagster SerializableErrorInfo."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    message = (getattr(error, "message", "") or "").strip()
+    if not message:
+        return "unknown error"
+    first = message.splitlines()[0]
+    # "nocfit.ingest.csvfile.SourceFormatError: ..." -> "SourceFormatError: ..."
+    head, sep, rest = first.partition(": ")
+    return f"{head.rsplit('.', 1)[-1]}{sep}{rest}" if sep and " " not in head else first
+
+
+class ProgressPrinter:
+    """Turns Dagster events into one line per finished asset step (and failed checks)."""
+
+    def __init__(self, total: int, out: TextIO) -> None:
+        self.total = total
+        self.out = out
+        self.done = 0
+        self.steps: dict[str, StepReport] = {}
+        self.errors: list[str] = []
+        self._started: dict[str, float] = {}
+
+    def __call__(self, entry) -> None:
+        import dagster as dg
+
+        event = entry.dagster_event
+        if event is None:
+            return
+        step = event.step_key or ""
+        kind = event.event_type
+        report = self.steps.setdefault(step, StepReport(step.replace("__", "/")))
+        if kind == dg.DagsterEventType.STEP_START:
+            self._started[step] = time.monotonic()
+        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.event_specific_data.materialization
+            report.key = materialization.asset_key.to_user_string()
+            report.metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+        elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            report.checks.append((evaluation.check_name, evaluation.passed, evaluation.description or ""))
+            if not evaluation.passed:
+                target = evaluation.asset_key.to_user_string()
+                self._line(f"   check {target}:{evaluation.check_name} FAILED - {evaluation.description}")
+                self.errors.append(f"check {target}:{evaluation.check_name} failed: {evaluation.description}")
+        elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            report.ok = kind == dg.DagsterEventType.STEP_SUCCESS
+            report.seconds = time.monotonic() - self._started.get(step, time.monotonic())
+            if report.ok and not report.metadata and report.checks:
+                return  # a check-only step: failures were printed above
+            self.done += 1
+            if report.ok:
+                self._line(f"[{self.done:>2}/{self.total}] {report.key:<38} {self._summary(report)}")
+            else:
+                report.error = _root_cause(event.event_specific_data.error)
+                self._line(f"[{self.done:>2}/{self.total}] {report.key:<38} FAILED: {report.error}")
+                self.errors.append(report.error)
+        elif kind == dg.DagsterEventType.STEP_SKIPPED:
+            self.done += 1
+            self._line(
+                f"[{self.done:>2}/{self.total}] {report.key:<38} skipped (an upstream step did not run)"
+            )
+
+    @staticmethod
+    def _summary(report: StepReport) -> str:
+        meta = report.metadata
+        parts = []
+        if "rows" in meta:
+            parts.append(f"{int(meta['rows']):>8,} rows")
+        if meta.get("changed") is False:
+            parts.append("unchanged")
+        if "status" in meta:
+            parts.append(str(meta["status"]))
+        parts.append(f"{report.seconds:.1f}s")
+        return "  ".join(parts)
+
+    def _line(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+def run_job(
+    job_name: str,
+    *,
+    tags: Mapping[str, str] | None = None,
+    run_config: Mapping | None = None,
+    partition_key: str | None = None,
+    out: TextIO = sys.stdout,
+) -> RunReport:
+    """Execute a job of the nocfit definitions in this process against the persistent instance."""
+    ensure_dagster_home()
+    warnings.filterwarnings("ignore", module="dagster")
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    instance = dg.DagsterInstance.get()
+    run_id = str(uuid.uuid4())
+    total = len(job.asset_layer.executable_asset_keys) if job.asset_layer else len(job.nodes)
+    printer = ProgressPrinter(total, out)
+    instance.add_event_listener(run_id, printer)
+    quiet_logs = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    started = time.monotonic()
+    result = job.execute_in_process(
+        instance=instance,
+        run_id=run_id,
+        raise_on_error=False,
+        tags=dict(tags or {}),
+        run_config={**quiet_logs, **(run_config or {})},
+        partition_key=partition_key,
+    )
+    return RunReport(
+        run_id=run_id,
+        success=result.success,
+        seconds=time.monotonic() - started,
+        steps=printer.steps,
+        errors=printer.errors,
+    )

@@ -1,0 +1,263 @@
+"""Find official files in a sources folder, downloading the missing ones.
+
+Downloads use plain ``urllib`` with a timeout, retries with exponential back-off on network
+errors, timeouts, HTTP 429 and 5xx, and write through a ``.part`` file that is renamed into
+place only when complete, so an interrupted download never leaves a half file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nocfit.sources.catalog import (
+    SOURCES,
+    SourceSpec,
+    base_urls,
+    ckan_package_url,
+    official_url,
+)
+
+USER_AGENT = "nocfit (+https://github.com/nocfit/nocfit)"
+OFFLINE_HINT = (
+    "nocfit looks offline. Put the official files in a folder (layout as in the README) "
+    "and point NOCFIT_SOURCES at it, e.g. NOCFIT_SOURCES=../shared/data uv run nocfit refresh"
+)
+
+
+class SourceError(RuntimeError):
+    """A source file could not be found or downloaded; the message says what to do."""
+
+
+@dataclass
+class FetchedSource:
+    spec: SourceSpec
+    path: Path
+    url: str | None
+    downloaded: bool
+
+    def sha256(self) -> str:
+        return file_sha256(self.path)
+
+    @property
+    def bytes(self) -> int:
+        return self.path.stat().st_size
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _Retryable(Exception):
+    pass
+
+
+@dataclass
+class Downloader:
+    """HTTP GET with timeout and retries; ``sleep`` is injectable so tests stay fast."""
+
+    timeout: float = 60.0
+    retries: int = 3
+    backoff: float = 1.0
+    log: Callable[[str], None] = print
+    sleep: Callable[[float], None] = time.sleep
+
+    def get_bytes(self, url: str) -> bytes:
+        return self._with_retries(url, lambda response: response.read())
+
+    def download(self, url: str, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(dest.name + ".part")
+
+        def stream(response) -> None:
+            expected = response.headers.get("Content-Length")
+            received = 0
+            with part.open("wb") as out:
+                for chunk in iter(lambda: response.read(1 << 16), b""):
+                    out.write(chunk)
+                    received += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if expected is not None and received != int(expected):
+                raise _Retryable(f"connection closed after {received} of {expected} bytes")
+            if received == 0:
+                raise _Retryable("empty response")
+
+        try:
+            self._with_retries(url, stream)
+            os.replace(part, dest)
+        finally:
+            part.unlink(missing_ok=True)
+
+    def _with_retries(self, url: str, handle):
+        attempts = self.retries + 1
+        last: str = ""
+        offline = False
+        for attempt in range(1, attempts + 1):
+            request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    return handle(response)
+            except urllib.error.HTTPError as exc:
+                if exc.code != 429 and exc.code < 500:
+                    raise SourceError(f"{url} answered HTTP {exc.code} {exc.reason}") from exc
+                last, offline = f"HTTP {exc.code} {exc.reason}", False
+            except urllib.error.URLError as exc:
+                reason = exc.reason
+                offline = isinstance(reason, (socket.gaierror, ConnectionRefusedError, OSError))
+                if isinstance(reason, (TimeoutError, socket.timeout)):
+                    offline = False
+                last = f"{type(reason).__name__}: {reason}"
+            except TimeoutError as exc:
+                last, offline = f"timed out after {self.timeout:g}s ({exc})", False
+            except (_Retryable, ConnectionError) as exc:
+                last, offline = str(exc), False
+            if attempt < attempts:
+                delay = self.backoff * 2 ** (attempt - 1)
+                self.log(f"download of {url} failed ({last}); retry {attempt}/{self.retries} in {delay:g}s")
+                self.sleep(delay)
+        message = f"could not download {url} after {attempts} attempts: {last}."
+        if offline:
+            message += " " + OFFLINE_HINT
+        raise SourceError(message)
+
+
+def _normalise_name(name: str) -> str:
+    return name.lower().replace("-", "_")
+
+
+@dataclass
+class SourceFolder:
+    """A folder of official files, optionally filled from the official URLs.
+
+    ``is_cache`` marks nocfit's own download cache: only there are optional files downloaded
+    and present files re-downloaded on ``refresh``; a folder the user points at is taken as is,
+    apart from downloading required files that are missing from it.
+    """
+
+    folder: Path
+    download: bool = True
+    is_cache: bool = True
+    downloader: Downloader = field(default_factory=Downloader)
+    bases: dict[str, str] = field(default_factory=base_urls)
+    _ckan_cache: dict[str, list[dict]] = field(default_factory=dict, init=False, repr=False)
+
+    def locate(self, source: SourceSpec) -> Path | None:
+        """The file by its relative path, else anywhere in the folder by a published name."""
+        direct = self.folder / source.relpath
+        if direct.is_file():
+            return direct
+        if not self.folder.is_dir():
+            return None
+        wanted = {_normalise_name(n) for n in (source.name, *source.aliases)}
+        for candidate in sorted(self.folder.rglob("*")):
+            if candidate.is_file() and _normalise_name(candidate.name) in wanted:
+                return candidate
+        return None
+
+    def fetch(self, source: SourceSpec, *, refresh: bool = False) -> FetchedSource:
+        """Path of a required file, downloading it if missing (or stale, with ``refresh``)."""
+        found = self.locate(source)
+        if found is not None and not (refresh and self.is_cache and source.downloadable):
+            return FetchedSource(source, found, self.url_of(source), downloaded=False)
+        if not (self.download and source.downloadable):
+            if found is not None:
+                return FetchedSource(source, found, self.url_of(source), downloaded=False)
+            raise SourceError(
+                f"{source.name} is not in the sources folder {self.folder} "
+                f"(expected at {source.relpath})"
+                + ("" if self.download else " and downloads are turned off (NOCFIT_OFFLINE)")
+            )
+        try:
+            return self._download(source)
+        except SourceError as exc:
+            if found is not None:
+                self.downloader.log(f"keeping the copy of {source.name} already here: {exc}")
+                return FetchedSource(source, found, self.url_of(source), downloaded=False)
+            raise
+
+    def fetch_optional(self, source: SourceSpec) -> FetchedSource | None:
+        """An optional file if present (or downloadable into the cache); None otherwise."""
+        found = self.locate(source)
+        if found is not None:
+            return FetchedSource(source, found, self.url_of(source), downloaded=False)
+        if not (self.is_cache and self.download and source.downloadable):
+            return None
+        try:
+            return self._download(source)
+        except SourceError as exc:
+            self.downloader.log(f"optional source {source.name} not available: {exc}")
+            return None
+
+    def url_of(self, source: SourceSpec) -> str | None:
+        direct = official_url(source, self.bases)
+        if direct or not source.ckan_dataset:
+            return direct
+        return ckan_package_url(source.ckan_dataset, self.bases)
+
+    def _download(self, source: SourceSpec) -> FetchedSource:
+        url = official_url(source, self.bases) or self._ckan_resource_url(source)
+        dest = self.folder / source.relpath
+        if not os.access(self._existing_parent(dest), os.W_OK):
+            raise SourceError(
+                f"{source.name} is missing from {self.folder}, which is not writable, so it "
+                "cannot be downloaded there; add the file or point NOCFIT_SOURCES elsewhere"
+            )
+        self.downloader.log(f"downloading {source.name} from {url}")
+        self.downloader.download(url, dest)
+        return FetchedSource(source, dest, url, downloaded=True)
+
+    @staticmethod
+    def _existing_parent(path: Path) -> Path:
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        return path
+
+    def _ckan_resource_url(self, source: SourceSpec) -> str:
+        dataset = source.ckan_dataset
+        assert dataset is not None
+        if dataset not in self._ckan_cache:
+            api = ckan_package_url(dataset, self.bases)
+            try:
+                payload = json.loads(self.downloader.get_bytes(api))
+            except json.JSONDecodeError as exc:
+                raise SourceError(f"CKAN answer from {api} is not JSON: {exc}") from exc
+            if not payload.get("success") or "resources" not in payload.get("result", {}):
+                raise SourceError(f"CKAN answer from {api} has no dataset resources")
+            self._ckan_cache[dataset] = payload["result"]["resources"]
+        wanted = _normalise_name(source.name)
+        for resource in self._ckan_cache[dataset]:
+            url = str(resource.get("url") or "")
+            if _normalise_name(url.rsplit("/", 1)[-1].split("?", 1)[0]) == wanted:
+                return url
+        raise SourceError(
+            f"the OaSIS dataset {dataset} on open.canada.ca lists no resource named {source.name}"
+        )
+
+
+def default_source_folder(log: Callable[[str], None] = print) -> SourceFolder:
+    """The folder from NOCFIT_SOURCES (or the cache), with NOCFIT_OFFLINE=1 disabling downloads."""
+    from nocfit import config
+
+    offline = os.environ.get("NOCFIT_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+    return SourceFolder(
+        folder=config.sources_dir(),
+        download=not offline,
+        is_cache=config.sources_dir_is_default(),
+        downloader=Downloader(log=log),
+    )
+
+
+__all__ = ["SOURCES", "SourceError", "SourceFolder", "Downloader", "FetchedSource", "file_sha256"]

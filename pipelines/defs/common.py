@@ -1,0 +1,85 @@
+"""Small helpers shared by the asset modules: keys, forced runs, results and checks."""
+
+from collections.abc import Callable, Sequence
+
+import dagster as dg
+
+from nocfit.ingest.checks import CheckOutcome
+from nocfit.ingest.load import LoadResult
+from pipelines.defs.resources import SourcesResource, WarehouseResource
+
+#: Run tag that makes every loader rebuild even when its inputs did not change.
+FORCE_TAG = "nocfit/force"
+#: Concurrency pool of every asset that writes the warehouse (DuckDB allows one writer).
+WAREHOUSE_POOL = "nocfit_warehouse"
+
+
+def table_key(table: str) -> dg.AssetKey:
+    """``noc.titles`` -> AssetKey(["noc", "titles"])."""
+    return dg.AssetKey(table.split("."))
+
+
+def forced(context: dg.AssetExecutionContext) -> bool:
+    return context.run.tags.get(FORCE_TAG, "").lower() in {"1", "true", "yes"}
+
+
+def load_result(result: LoadResult, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    if result.changed:
+        warehouse.mark_changed()
+    return dg.MaterializeResult(
+        metadata={
+            "rows": dg.MetadataValue.int(result.rows),
+            "changed": result.changed,
+            "sources": result.metadata()["sources"],
+        }
+    )
+
+
+def source_table_asset(
+    table: str,
+    load: Callable,
+    *,
+    deps: Sequence[str],
+    description: str,
+    group: str,
+) -> dg.AssetsDefinition:
+    """An asset that loads one warehouse table from source files via ``load(con, folder, force=)``."""
+
+    @dg.asset(
+        key=table_key(table),
+        deps=[table_key(d) for d in deps],
+        group_name=group,
+        description=description,
+        kinds={"duckdb"},
+        pool=WAREHOUSE_POOL,
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource
+    ) -> dg.MaterializeResult:
+        folder = sources.source_folder(log=context.log.info)
+        return load_result(load(warehouse.connection(), folder, force=forced(context)), warehouse)
+
+    return _asset
+
+
+def table_check(
+    table: str,
+    name: str,
+    check: Callable[..., CheckOutcome],
+    *,
+    description: str,
+    blocking: bool = True,
+) -> dg.AssetChecksDefinition:
+    """An ERROR-severity asset check running ``check(con)`` on the run's staging snapshot."""
+
+    @dg.asset_check(asset=table_key(table), name=name, description=description, blocking=blocking)
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        outcome = check(warehouse.connection())
+        return dg.AssetCheckResult(
+            passed=outcome.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=outcome.description,
+            metadata=outcome.metadata,
+        )
+
+    return _check

@@ -1,0 +1,45 @@
+"""Open the published warehouse snapshot for reading, with errors a user can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse is missing or cannot be opened; the message says what to do."""
+
+
+def connect(path: Path | str | None = None, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Connect to the published snapshot (read-only by default).
+
+    Read-only connections never block a refresh: refreshes write a new file and swap it in.
+    """
+    from nocfit import config
+
+    target = Path(path) if path is not None else config.warehouse_path()
+    if read_only and not target.exists():
+        raise WarehouseUnavailable(
+            f"no warehouse at {target}: run `uv run nocfit refresh` first "
+            "(or set NOCFIT_WAREHOUSE to an existing snapshot)"
+        )
+    try:
+        return duckdb.connect(str(target), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseUnavailable(
+                f"{target} is locked by another process that opened it for writing ({exc}). "
+                "Open it read-only (duckdb -readonly, or read_only=True) so refreshes and "
+                "readers never block each other."
+            ) from exc
+        raise WarehouseUnavailable(f"cannot open {target}: {exc}") from exc
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema_name, table = qualified.split(".", 1)
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema_name, table],
+    ).fetchone()
+    return bool(row and row[0])
