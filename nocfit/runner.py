@@ -139,7 +139,7 @@ def run_job(
     tags: Mapping[str, str] | None = None,
     run_config: Mapping | None = None,
     partition_key: str | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> RunReport:
     """Execute a job of the nocfit definitions in this process against the persistent instance."""
     ensure_dagster_home()
@@ -152,7 +152,7 @@ def run_job(
     instance = dg.DagsterInstance.get()
     run_id = str(uuid.uuid4())
     total = len(job.asset_layer.executable_asset_keys) if job.asset_layer else len(job.nodes)
-    printer = ProgressPrinter(total, out)
+    printer = ProgressPrinter(total, out or sys.stdout)
     instance.add_event_listener(run_id, printer)
     quiet_logs = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     started = time.monotonic()

@@ -18,10 +18,10 @@ WAREHOUSE_SCHEMAS = frozenset({"meta", "noc", "ircc", "mapper", "candidates"})
 
 def _failure_in_run(context: dg.InitResourceContext) -> str | None:
     """Why this run must not publish: a failed step, or a failed ERROR check on a table."""
-    if context.instance is None or context.run_id is None:
+    if context.instance is None or context.run is None:
         return None
     wanted = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.ASSET_CHECK_EVALUATION}
-    records = context.instance.get_records_for_run(context.run_id, of_type=wanted, limit=10_000).records
+    records = context.instance.get_records_for_run(context.run.run_id, of_type=wanted, limit=10_000).records
     for record in records:
         event = record.event_log_entry.dagster_event
         if event is None:

@@ -1,0 +1,70 @@
+"""Shared fixtures. Real data is read from ../shared/data beside the checkout (never copied)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The read-only sources folder of real official files. CI always has it: fail, don't skip."""
+    assert SHARED_DATA.is_dir(), f"{SHARED_DATA} is missing: tests need ../shared/data beside the checkout"
+    return SHARED_DATA
+
+
+def nocfit_env(root: Path, sources: Path) -> dict[str, str]:
+    """Environment pointing every nocfit path under ``root`` (nothing outside tmp is written)."""
+    return {
+        "NOCFIT_DATA": str(root / "data"),
+        "NOCFIT_SOURCES": str(sources),
+        "NOCFIT_WAREHOUSE": str(root / "data" / "warehouse" / "nocfit.duckdb"),
+        "NOCFIT_MODELS": str(root / "data" / "models"),
+        "NOCFIT_INBOX": str(root / "data" / "inbox"),
+        "DAGSTER_HOME": str(root / "data" / "dagster_home"),
+        "NOCFIT_OFFLINE": "1",
+        "NOCFIT_LOCK_TIMEOUT": "5",
+    }
+
+
+@pytest.fixture
+def nocfit_home(tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private nocfit installation under tmp_path reading the shared sources."""
+    for key, value in nocfit_env(tmp_path, shared_data).items():
+        monkeypatch.setenv(key, value)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def refreshed(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[dict[str, str]]:
+    """One full `nocfit refresh` from the shared data for the whole session.
+
+    Yields the environment it used; tests must treat that warehouse as read-only (copy it to
+    change anything).
+    """
+    from nocfit.cli import main
+
+    root = tmp_path_factory.mktemp("refreshed")
+    env = nocfit_env(root, shared_data)
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        assert main(["refresh"]) == 0
+    yield env
+
+
+@pytest.fixture
+def writable_sources(tmp_path: Path, shared_data: Path) -> Path:
+    """A writable copy of the shared sources folder, for tests that corrupt a file."""
+    target = tmp_path / "sources"
+    shutil.copytree(shared_data, target)
+    for path in target.rglob("*"):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return target

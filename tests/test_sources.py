@@ -1,0 +1,236 @@
+"""The download path, exercised against a real HTTP server on 127.0.0.1 serving ../shared/data."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from nocfit.sources.catalog import CKAN, IRCC, OASIS_DATASET_ID, SOURCES, STATCAN, spec
+from nocfit.sources.fetch import Downloader, SourceError, SourceFolder
+
+
+class OfficialSite:
+    """Serves the shared files under their official URL paths, plus a CKAN package_show API.
+
+    ``faults[name]`` is a list of behaviours consumed one per request for that file name:
+    "503", "truncate" (Content-Length larger than the body) or "slow" (sleeps 2 s).
+    """
+
+    def __init__(self, shared: Path) -> None:
+        self.shared = shared
+        self.faults: dict[str, list[str]] = {}
+        self.hits: Counter[str] = Counter()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                site.handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def bases(self) -> dict[str, str]:
+        return {STATCAN: f"{self.base}/statcan", IRCC: f"{self.base}/ircc", CKAN: f"{self.base}/ckan"}
+
+    def _file_for(self, path: str) -> Path | None:
+        name = path.rsplit("/", 1)[-1].split("?")[0]
+        for source in SOURCES:
+            if source.name == name and (self.shared / source.relpath).is_file():
+                return self.shared / source.relpath
+        return None
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        path = request.path
+        if path.startswith("/ckan/api/3/action/package_show"):
+            assert f"id={OASIS_DATASET_ID}" in path
+            resources = [
+                {
+                    "name": s.description,
+                    "format": "CSV",
+                    "url": f"{self.base}/oasis/resource/{i}/download/{s.name}",
+                }
+                for i, s in enumerate(SOURCES)
+                if s.ckan_dataset
+            ]
+            self._send(
+                request, 200, json.dumps({"success": True, "result": {"resources": resources}}).encode()
+            )
+            return
+        file = self._file_for(path)
+        name = path.rsplit("/", 1)[-1]
+        self.hits[name] += 1
+        if file is None:
+            self._send(request, 404, b"not found")
+            return
+        fault = self.faults.get(name, []).pop(0) if self.faults.get(name) else None
+        body = file.read_bytes()
+        if fault == "503":
+            self._send(request, 503, b"busy")
+        elif fault == "slow":
+            time.sleep(2)
+            self._send(request, 200, body)
+        elif fault == "truncate":
+            request.send_response(200)
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body[: len(body) // 2])
+            request.wfile.flush()
+            request.close_connection = True
+        else:
+            self._send(request, 200, body)
+
+    @staticmethod
+    def _send(request: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+        request.send_response(status)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+
+@pytest.fixture
+def site(shared_data: Path) -> Iterator[OfficialSite]:
+    server = OfficialSite(shared_data)
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def folder_for(target: Path, site: OfficialSite, **downloader) -> tuple[SourceFolder, list[str]]:
+    messages: list[str] = []
+    options = {"timeout": 5.0, "retries": 2, "backoff": 0.0, "sleep": lambda s: None, **downloader}
+    folder = SourceFolder(
+        target,
+        download=True,
+        is_cache=True,
+        downloader=Downloader(log=messages.append, **options),
+        bases=site.bases(),
+    )
+    return folder, messages
+
+
+def test_downloads_every_required_file_byte_for_byte(
+    tmp_path: Path, site: OfficialSite, shared_data: Path
+) -> None:
+    folder, _ = folder_for(tmp_path / "cache", site)
+    for source in SOURCES:
+        if not source.required:
+            continue
+        fetched = folder.fetch(source)
+        assert fetched.downloaded
+        assert fetched.path == tmp_path / "cache" / source.relpath
+        assert fetched.path.read_bytes() == (shared_data / source.relpath).read_bytes()
+    # OaSIS files were found through the CKAN API, StatCan/IRCC ones at their official paths.
+    assert site.hits["example-titles_oasis_2023_v1.0.csv"] == 1
+    assert folder.url_of(spec("ircc_rounds")).endswith(
+        "/ircc/content/dam/ircc/documents/json/ee_rounds_123_en.json"
+    )
+    assert not list((tmp_path / "cache").rglob("*.part"))
+    # Present files are not downloaded again.
+    again = folder.fetch(spec("noc_structure"))
+    assert not again.downloaded and site.hits["noc-2021-v1.0-classification-structure.csv"] == 1
+
+
+def test_optional_file_missing_upstream_is_not_an_error(tmp_path: Path, site: OfficialSite) -> None:
+    folder, messages = folder_for(tmp_path / "cache", site)
+    assert folder.fetch_optional(spec("noc_elements")) is None  # StatCan answers 404 here
+    assert any("HTTP 404" in m for m in messages)
+    assert folder.fetch_optional(spec("noc_examples_bilingual")) is None  # has no official URL
+
+
+def test_retries_server_errors_then_succeeds(tmp_path: Path, site: OfficialSite) -> None:
+    site.faults["ee_rounds_123_en.json"] = ["503", "503"]
+    folder, messages = folder_for(tmp_path / "cache", site)
+    fetched = folder.fetch(spec("ircc_rounds"))
+    assert fetched.downloaded and site.hits["ee_rounds_123_en.json"] == 3
+    assert sum("retry" in m for m in messages) == 2
+
+
+def test_truncated_transfer_is_retried_and_never_left_behind(tmp_path: Path, site: OfficialSite) -> None:
+    site.faults["noc2016v1_3-noc2021v1_0-eng.csv"] = ["truncate", "truncate", "truncate"]
+    folder, _ = folder_for(tmp_path / "cache", site)
+    with pytest.raises(SourceError, match="after 3 attempts"):
+        folder.fetch(spec("noc_concordance"))
+    assert not any((tmp_path / "cache").rglob("*.csv*"))
+
+
+def test_timeout_is_retried(tmp_path: Path, site: OfficialSite) -> None:
+    site.faults["ee_rounds_123_en.json"] = ["slow"]
+    folder, messages = folder_for(tmp_path / "cache", site, timeout=0.5)
+    assert folder.fetch(spec("ircc_rounds")).downloaded
+    assert any("timed out" in m for m in messages)
+
+
+def test_offline_gives_a_clear_message(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = f"http://127.0.0.1:{port}"
+    folder = SourceFolder(
+        tmp_path / "cache",
+        downloader=Downloader(timeout=1, retries=1, backoff=0, sleep=lambda s: None, log=lambda m: None),
+        bases={STATCAN: dead, IRCC: dead, CKAN: dead},
+    )
+    with pytest.raises(SourceError) as error:
+        folder.fetch(spec("noc_structure"))
+    assert "offline" in str(error.value) and "NOCFIT_SOURCES" in str(error.value)
+
+
+def test_user_folder_gets_missing_required_files_but_never_optional_ones(
+    tmp_path: Path, site: OfficialSite
+) -> None:
+    mine = tmp_path / "mine"
+    folder = SourceFolder(mine, is_cache=False, bases=site.bases(), downloader=Downloader(log=lambda m: None))
+    assert folder.fetch_optional(spec("noc_elements")) is None
+    assert site.hits["noc-2021-v1.0-elements.csv"] == 0  # not even asked for
+    assert folder.fetch(spec("ircc_rounds")).path == mine / "ircc" / "ee_rounds_123_en.json"
+    # A user folder is never re-downloaded on refresh: the operator owns its contents.
+    assert not folder.fetch(spec("ircc_rounds"), refresh=True).downloaded
+    assert site.hits["ee_rounds_123_en.json"] == 1
+
+
+def test_files_are_found_by_published_name_anywhere_in_the_folder(tmp_path: Path, shared_data: Path) -> None:
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    original = shared_data / spec("noc_structure").relpath
+    (flat / "noc_2021_version_1.0_-_classification_structure.csv").write_bytes(original.read_bytes())
+    folder = SourceFolder(flat, download=False, is_cache=False)
+    assert (
+        folder.fetch(spec("noc_structure")).path.name == "noc_2021_version_1.0_-_classification_structure.csv"
+    )
+    with pytest.raises(SourceError, match="downloads are turned off"):
+        folder.fetch(spec("ircc_rounds"))
+
+
+def test_refresh_downloads_into_the_cache_through_the_cli(
+    tmp_path: Path, site: OfficialSite, monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    """`nocfit refresh` with no NOCFIT_SOURCES fills the cache from the (local) official URLs."""
+    from nocfit.cli import main
+    from tests.conftest import nocfit_env
+
+    for key, value in nocfit_env(tmp_path, shared_data).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("NOCFIT_SOURCES")
+    monkeypatch.delenv("NOCFIT_OFFLINE")
+    for host, url in site.bases().items():
+        monkeypatch.setenv(
+            {STATCAN: "NOCFIT_STATCAN_URL", IRCC: "NOCFIT_IRCC_URL", CKAN: "NOCFIT_CKAN_URL"}[host], url
+        )
+    assert main(["refresh"]) == 0
+    cache = tmp_path / "data" / "sources"
+    for source in SOURCES:
+        if source.required:
+            assert (cache / source.relpath).read_bytes() == (shared_data / source.relpath).read_bytes()
