@@ -89,8 +89,13 @@ class ProgressPrinter:
             self._started[step] = time.monotonic()
         elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             materialization = event.event_specific_data.materialization
-            report.key = materialization.asset_key.to_user_string()
-            report.metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+            key = materialization.asset_key.to_user_string()
+            asset = StepReport(key, ok=True)
+            asset.metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+            asset.seconds = time.monotonic() - self._started.get(step, time.monotonic())
+            self.steps[key] = asset
+            self.done += 1
+            self._line(f"[{self.done:>2}/{self.total}] {key:<38} {self._summary(asset)}")
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             report.checks.append((evaluation.check_name, evaluation.passed, evaluation.description or ""))
@@ -98,23 +103,13 @@ class ProgressPrinter:
                 target = evaluation.asset_key.to_user_string()
                 self._line(f"   check {target}:{evaluation.check_name} FAILED - {evaluation.description}")
                 self.errors.append(f"check {target}:{evaluation.check_name} failed: {evaluation.description}")
-        elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
-            report.ok = kind == dg.DagsterEventType.STEP_SUCCESS
-            report.seconds = time.monotonic() - self._started.get(step, time.monotonic())
-            if report.ok and not report.metadata and report.checks:
-                return  # a check-only step: failures were printed above
-            self.done += 1
-            if report.ok:
-                self._line(f"[{self.done:>2}/{self.total}] {report.key:<38} {self._summary(report)}")
-            else:
-                report.error = _root_cause(event.event_specific_data.error)
-                self._line(f"[{self.done:>2}/{self.total}] {report.key:<38} FAILED: {report.error}")
-                self.errors.append(report.error)
+        elif kind == dg.DagsterEventType.STEP_FAILURE:
+            report.ok = False
+            report.error = _root_cause(event.event_specific_data.error)
+            self._line(f"        {report.key:<38} FAILED: {report.error}")
+            self.errors.append(report.error)
         elif kind == dg.DagsterEventType.STEP_SKIPPED:
-            self.done += 1
-            self._line(
-                f"[{self.done:>2}/{self.total}] {report.key:<38} skipped (an upstream step did not run)"
-            )
+            self._line(f"        {report.key:<38} skipped (an upstream step did not run)")
 
     @staticmethod
     def _summary(report: StepReport) -> str:

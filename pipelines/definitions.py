@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.defs import noc
+from pipelines.defs import ircc, noc
 from pipelines.defs.resources import SourcesResource, WarehouseResource
 
 #: Materialises every asset: what `nocfit refresh` runs.
@@ -13,8 +13,8 @@ refresh_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*noc.ASSETS],
-    asset_checks=[*noc.CHECKS],
+    assets=[*noc.ASSETS, *ircc.ASSETS],
+    asset_checks=[*noc.CHECKS, *ircc.CHECKS],
     jobs=[refresh_job],
     resources={"warehouse": WarehouseResource(), "sources": SourcesResource()},
     # DuckDB has one writer and every run writes one staging snapshot: run steps in one process.

@@ -17,6 +17,10 @@ CORE_TABLES = (
     "noc.lead_statements",
     "noc.exclusions",
     "noc.concordance_2016_2021",
+    "ircc.category_versions",
+    "ircc.categories",
+    "ircc.category_occupations",
+    "ircc.rounds",
 )
 
 

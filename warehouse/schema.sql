@@ -143,3 +143,187 @@ CREATE TABLE IF NOT EXISTS noc.concordance_2016_2021 (
     noc2021_title VARCHAR NOT NULL,
     notes         VARCHAR
 );
+
+-- ---------------------------------------------------------------- ircc
+-- Curated Express Entry category lists (data/categories/cbs-*.yaml, one row per file) and the IRCC
+-- rounds of invitations. Dates are inclusive; effective_to NULL = still in force.
+CREATE TABLE IF NOT EXISTS ircc.category_versions (
+    version_id           VARCHAR PRIMARY KEY,  -- 'cbs-2026', also the file name without .yaml
+    label                VARCHAR NOT NULL,
+    effective_from       DATE NOT NULL,
+    effective_to         DATE,
+    effective_from_basis VARCHAR NOT NULL,
+    effective_to_basis   VARCHAR NOT NULL,
+    noc_version          VARCHAR NOT NULL,
+    common_requirement   VARCHAR NOT NULL,  -- what every category of the version also needs
+    category_count       INTEGER NOT NULL,
+    notes                VARCHAR[] NOT NULL,
+    file_name            VARCHAR NOT NULL,
+    file_sha256          VARCHAR NOT NULL
+);
+
+-- Sources cited by each version; ircc.categories.citations holds citation_id values.
+CREATE TABLE IF NOT EXISTS ircc.citations (
+    version_id  VARCHAR NOT NULL,
+    citation_id VARCHAR NOT NULL,
+    type        VARCHAR NOT NULL,  -- official | official-copy | official-data | third-party | repository
+    title       VARCHAR NOT NULL,
+    publisher   VARCHAR,
+    url         VARCHAR,
+    date        VARCHAR,  -- as precise as known: '2026-02-18', '2026-02', '2025'
+    supports    VARCHAR NOT NULL,
+    caveat      VARCHAR,
+    PRIMARY KEY (version_id, citation_id)
+);
+
+-- One row per category of a version, its rules as columns. NULL = does not apply; continuous
+-- is 'unknown' when the sources do not settle it. effective_from/to are the category's own
+-- dates when it started or ended inside its version, else its version's.
+CREATE TABLE IF NOT EXISTS ircc.categories (
+    version_id                     VARCHAR NOT NULL,
+    category_id                    VARCHAR NOT NULL,  -- stable across versions ('trades')
+    name                           VARCHAR NOT NULL,
+    kind                           VARCHAR NOT NULL CHECK (kind IN ('occupation', 'language', 'other')),
+    effective_from                 DATE NOT NULL,
+    effective_to                   DATE,
+    min_months                     INTEGER,  -- of experience within the last window_months
+    window_months                  INTEGER,
+    continuous                     VARCHAR CHECK (continuous IN ('true', 'false', 'unknown')),
+    single_occupation              BOOLEAN,
+    full_time_hours_per_week       DOUBLE,
+    experience_location            VARCHAR,  -- canada_or_abroad | canada_only
+    canadian_experience_required   BOOLEAN NOT NULL,
+    canadian_experience_min_months INTEGER,
+    language                       VARCHAR,  -- fr | en
+    language_scale                 VARCHAR,  -- NCLC | CLB
+    language_min_level             INTEGER,
+    language_abilities             VARCHAR[],
+    test_validity_months           INTEGER,
+    assessable                     BOOLEAN NOT NULL,  -- false: nocfit's data cannot show the requirements
+    not_assessable_reason          VARCHAR,
+    other_requirements             VARCHAR[] NOT NULL,
+    rules_confidence               VARCHAR NOT NULL,  -- high | medium-high | medium | low
+    confidence                     VARCHAR NOT NULL,  -- of the occupation list as compiled
+    citations                      VARCHAR[] NOT NULL,
+    notes                          VARCHAR[] NOT NULL,
+    noc_count                      INTEGER NOT NULL,
+    PRIMARY KEY (version_id, category_id)
+);
+
+-- The NOC 2021 unit groups listed by each category (title = official class title).
+CREATE TABLE IF NOT EXISTS ircc.category_occupations (
+    version_id  VARCHAR NOT NULL,
+    category_id VARCHAR NOT NULL,
+    noc_code    VARCHAR NOT NULL,
+    title       VARCHAR NOT NULL,
+    confidence  VARCHAR NOT NULL,
+    PRIMARY KEY (version_id, category_id, noc_code)
+);
+
+-- Every IRCC round name (data/categories/draw_names.yaml). Category names carry the category and
+-- the versions the name was used under; general and program names have category_id NULL.
+CREATE TABLE IF NOT EXISTS ircc.draw_names (
+    draw_name   VARCHAR PRIMARY KEY,  -- exactly as published in the rounds JSON
+    kind        VARCHAR NOT NULL CHECK (kind IN ('category', 'non_category')),
+    round_type  VARCHAR NOT NULL CHECK (round_type IN ('general', 'program-specific', 'category-based')),
+    category_id VARCHAR,
+    version_ids VARCHAR[]
+);
+
+-- Express Entry rounds of invitations (IRCC rounds JSON), one row per round, '91a'/'91b' kept.
+CREATE TABLE IF NOT EXISTS ircc.rounds (
+    round_number       VARCHAR PRIMARY KEY,  -- as published: '437', '91a'
+    round_sort_key     INTEGER NOT NULL,     -- 91 -> 910, 91a -> 911: IRCC's numbering order
+    round_date         DATE NOT NULL,
+    round_name         VARCHAR NOT NULL,     -- drawName as published
+    round_type         VARCHAR NOT NULL CHECK (round_type IN ('general', 'program-specific', 'category-based')),
+    invitations        INTEGER NOT NULL,
+    crs_cutoff         INTEGER NOT NULL,
+    programs           VARCHAR,
+    tie_break_at       VARCHAR,              -- tie-breaking rule as published, e.g. 'March 1, 2026 at 18:34:05 UTC'
+    distribution_as_of DATE,
+    url                VARCHAR,
+    category_id        VARCHAR,              -- set exactly for category-based rounds
+    version_id         VARCHAR
+);
+
+-- The version in force on day d (NULL before the first version): same as
+-- nocfit.categories.load.version_in_force. E.g. SELECT ircc.version_in_force(DATE '2024-03-01').
+CREATE OR REPLACE MACRO ircc.version_in_force(d) AS (
+    SELECT version_id FROM ircc.category_versions
+    WHERE effective_from <= d AND (effective_to IS NULL OR d <= effective_to)
+    ORDER BY effective_from
+    LIMIT 1
+);
+
+-- Categories in force on day d with their codes: one row per category x code, NULL code for a
+-- category without codes. E.g. SELECT * FROM ircc.categories_on(DATE '2025-12-08').
+CREATE OR REPLACE MACRO ircc.categories_on(d) AS TABLE
+    SELECT CAST(d AS DATE) AS as_of, c.version_id, c.category_id, c.name, c.kind,
+           o.noc_code, o.title AS noc_title, o.confidence AS noc_confidence,
+           c.min_months, c.window_months, c.continuous, c.single_occupation, c.experience_location,
+           c.canadian_experience_required, c.canadian_experience_min_months,
+           c.language, c.language_scale, c.language_min_level, c.assessable,
+           c.rules_confidence, c.confidence
+    FROM ircc.categories c
+    LEFT JOIN ircc.category_occupations o
+           ON o.version_id = c.version_id AND o.category_id = c.category_id
+    WHERE c.version_id = ircc.version_in_force(d)
+      AND c.effective_from <= d AND (c.effective_to IS NULL OR d <= c.effective_to)
+    ORDER BY c.category_id, o.noc_code;
+
+-- Today's categories and codes.
+CREATE OR REPLACE VIEW ircc.v_categories_in_force AS
+    SELECT * FROM ircc.categories_on(current_date);
+
+-- One row per day from the first version's start to today (or the last version's end if later).
+CREATE OR REPLACE VIEW ircc.v_version_calendar AS
+    WITH days AS (
+        SELECT CAST(unnest(generate_series(
+                   min(effective_from),
+                   greatest(current_date, max(coalesce(effective_to, effective_from))),
+                   INTERVAL 1 DAY)) AS DATE) AS day
+        FROM ircc.category_versions
+    )
+    SELECT d.day, v.version_id, v.label
+    FROM days d
+    LEFT JOIN ircc.category_versions v
+           ON v.effective_from <= d.day AND (v.effective_to IS NULL OR d.day <= v.effective_to)
+    ORDER BY d.day;
+
+-- Rounds per category and version (every category of every version, 0 rounds included).
+CREATE OR REPLACE VIEW ircc.v_category_version_rounds AS
+    SELECT c.category_id, c.version_id, c.name, c.kind,
+           count(r.round_number) AS rounds,
+           CAST(coalesce(sum(r.invitations), 0) AS BIGINT) AS invitations,
+           min(r.crs_cutoff) AS min_crs_cutoff,
+           median(r.crs_cutoff) AS median_crs_cutoff,
+           arg_max(r.crs_cutoff, r.round_sort_key) AS latest_crs_cutoff,
+           min(r.round_date) AS first_round_date,
+           max(r.round_date) AS last_round_date
+    FROM ircc.categories c
+    LEFT JOIN ircc.rounds r ON r.category_id = c.category_id AND r.version_id = c.version_id
+    GROUP BY ALL
+    ORDER BY c.category_id, c.version_id;
+
+-- Rounds per category across versions (name from the newest version listing the category).
+CREATE OR REPLACE VIEW ircc.v_category_rounds AS
+    WITH names AS (
+        SELECT c.category_id, arg_max(c.name, v.effective_from) AS name,
+               arg_max(c.kind, v.effective_from) AS kind,
+               list_sort(list(c.version_id)) AS version_ids
+        FROM ircc.categories c JOIN ircc.category_versions v USING (version_id)
+        GROUP BY c.category_id
+    )
+    SELECT n.category_id, n.name, n.kind, n.version_ids,
+           count(r.round_number) AS rounds,
+           CAST(coalesce(sum(r.invitations), 0) AS BIGINT) AS invitations,
+           min(r.crs_cutoff) AS min_crs_cutoff,
+           median(r.crs_cutoff) AS median_crs_cutoff,
+           arg_max(r.crs_cutoff, r.round_sort_key) AS latest_crs_cutoff,
+           min(r.round_date) AS first_round_date,
+           max(r.round_date) AS last_round_date
+    FROM names n
+    LEFT JOIN ircc.rounds r ON r.category_id = n.category_id
+    GROUP BY ALL
+    ORDER BY n.category_id;

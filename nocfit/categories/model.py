@@ -95,8 +95,17 @@ class Category(_Strict):
         if self.kind == "occupation":
             if not self.nocs:
                 raise ValueError(f"occupation category {self.id} lists no NOC codes")
-            missing = [f for f in ("min_months", "window_months", "single_occupation", "experience_location",
-                                   "full_time_hours_per_week") if getattr(self.rules, f) is None]
+            missing = [
+                f
+                for f in (
+                    "min_months",
+                    "window_months",
+                    "single_occupation",
+                    "experience_location",
+                    "full_time_hours_per_week",
+                )
+                if getattr(self.rules, f) is None
+            ]
             if missing or self.rules.continuous is None:
                 raise ValueError(
                     f"occupation category {self.id} must set {', '.join(missing + ['continuous'])} "

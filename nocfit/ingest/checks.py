@@ -70,3 +70,177 @@ def concordance_covers_unit_groups(con: duckdb.DuckDBPyConnection) -> CheckOutco
         else f"concordance reaches all {covered} unit groups",
         {"covered": covered, "missing": len(missing)},
     )
+
+
+# ---------------------------------------------------------------- ircc
+#: The stored rounds JSON (through round 437, 2026-08-19) has 438 rounds; IRCC only adds rounds.
+MIN_ROUNDS = 438
+#: Round names that look like a category round ("... (Version 1)", "... 2026-Version 3").
+CATEGORY_LIKE_NAME = "(?i)version|occupation|proficiency"
+#: Rules an occupation category must set (continuous may be 'unknown', never missing).
+OCCUPATION_RULES = (
+    "min_months",
+    "window_months",
+    "continuous",
+    "single_occupation",
+    "full_time_hours_per_week",
+    "experience_location",
+)
+LANGUAGE_RULES = (
+    "language",
+    "language_scale",
+    "language_min_level",
+    "language_abilities",
+    "test_validity_months",
+)
+
+
+def category_codes_match_noc(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """Every category code is a NOC unit group with the official title; noc_count agrees."""
+    bad = con.execute(
+        "SELECT o.version_id || '/' || o.category_id || ' ' || o.noc_code || "
+        "  CASE WHEN u.code IS NULL THEN ' not a unit group' ELSE ' title ' || o.title END "
+        "FROM ircc.category_occupations o LEFT JOIN noc.unit_groups u ON u.code = o.noc_code "
+        "WHERE u.code IS NULL OR u.title <> o.title ORDER BY 1"
+    ).fetchall()
+    miscounted = con.execute(
+        "SELECT c.version_id || '/' || c.category_id FROM ircc.categories c "
+        "LEFT JOIN (SELECT version_id, category_id, count(*) AS n FROM ircc.category_occupations GROUP BY ALL) o "
+        "USING (version_id, category_id) WHERE c.noc_count <> coalesce(o.n, 0) ORDER BY 1"
+    ).fetchall()
+    rows = _scalar(con, "SELECT count(*) FROM ircc.category_occupations")
+    problems = [r[0] for r in bad] + [f"{r[0]} noc_count differs from its codes" for r in miscounted]
+    return CheckOutcome(
+        rows > 0 and not problems,
+        f"{rows} category codes, all NOC unit groups with official titles"
+        if rows > 0 and not problems
+        else f"{rows} category codes; problems: {problems[:10]}",
+        {"codes": rows, "problems": len(problems)},
+    )
+
+
+def category_versions_do_not_overlap(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """Versions exist, have sane dates and never share a day (only the newest may be open)."""
+    overlaps = con.execute(
+        "SELECT a.version_id || ' and ' || b.version_id FROM ircc.category_versions a "
+        "JOIN ircc.category_versions b ON a.version_id < b.version_id "
+        "AND a.effective_from <= coalesce(b.effective_to, DATE '9999-12-31') "
+        "AND b.effective_from <= coalesce(a.effective_to, DATE '9999-12-31') ORDER BY 1"
+    ).fetchall()
+    backwards = con.execute(
+        "SELECT version_id FROM ircc.category_versions WHERE effective_to < effective_from ORDER BY 1"
+    ).fetchall()
+    versions = _scalar(con, "SELECT count(*) FROM ircc.category_versions")
+    problems = [f"{r[0]} overlap" for r in overlaps] + [f"{r[0]} ends before it starts" for r in backwards]
+    return CheckOutcome(
+        versions > 0 and not problems,
+        f"{versions} versions, no overlaps"
+        if versions > 0 and not problems
+        else f"{versions} versions; {problems}",
+        {"versions": versions, "problems": len(problems)},
+    )
+
+
+def category_rules_complete(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """Occupation categories set every rule and list codes; language categories their test rule."""
+    columns = ", ".join(
+        dict.fromkeys(
+            (
+                "version_id",
+                "category_id",
+                "kind",
+                "noc_count",
+                "assessable",
+                "not_assessable_reason",
+                *OCCUPATION_RULES,
+                *LANGUAGE_RULES,
+            )
+        )
+    )
+    cursor = con.execute(f"SELECT {columns} FROM ircc.categories ORDER BY version_id, category_id")
+    names = [d[0] for d in cursor.description]
+    problems: list[str] = []
+    rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    for row in rows:
+        where = f"{row['version_id']}/{row['category_id']}"
+        required = {"occupation": OCCUPATION_RULES, "language": LANGUAGE_RULES}.get(row["kind"], ())
+        missing = [c for c in required if row[c] is None]
+        if missing:
+            problems.append(f"{where}: {', '.join(missing)} missing")
+        if row["kind"] == "occupation" and row["noc_count"] == 0:
+            problems.append(f"{where}: no NOC codes")
+        if not row["assessable"] and not row["not_assessable_reason"]:
+            problems.append(f"{where}: not assessable without a reason")
+    occupation = sum(r["kind"] == "occupation" for r in rows)
+    return CheckOutcome(
+        occupation > 0 and not problems,
+        f"{len(rows)} categories ({occupation} occupation), every rule set"
+        if occupation > 0 and not problems
+        else f"{len(rows)} categories; {problems[:10]}",
+        {"categories": len(rows), "occupation_categories": occupation, "problems": len(problems)},
+    )
+
+
+def rounds_complete(con: duckdb.DuckDBPyConnection, minimum: int = MIN_ROUNDS) -> CheckOutcome:
+    """Every round of the file is in ircc.rounds, with positive integer invitations and cut-offs."""
+    rounds = _scalar(con, "SELECT count(*) FROM ircc.rounds")
+    # load_table records the number of rounds parsed from the file (parse_rounds rejects any bad round).
+    row = con.execute("SELECT rows FROM meta.source_files WHERE source_key = 'ircc_rounds'").fetchone()
+    in_file = int(row[0]) if row else -1
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'ircc' AND table_name = 'rounds' AND column_name IN ('invitations', 'crs_cutoff')"
+        ).fetchall()
+    )
+    bad_values = _scalar(
+        con,
+        "SELECT count(*) FROM ircc.rounds WHERE invitations IS NULL OR invitations <= 0 "
+        "OR crs_cutoff IS NULL OR crs_cutoff <= 0",
+    )
+    sort_keys = _scalar(con, "SELECT count(DISTINCT round_sort_key) FROM ircc.rounds")
+    total = _scalar(con, "SELECT coalesce(sum(invitations), 0) FROM ircc.rounds")
+    problems = []
+    if rounds != in_file:
+        problems.append(f"{rounds} rows but {in_file} rounds in the file")
+    if rounds < minimum:
+        problems.append(f"fewer than {minimum} rounds")
+    if types != {"invitations": "INTEGER", "crs_cutoff": "INTEGER"}:
+        problems.append(f"column types {types}")
+    if bad_values:
+        problems.append(f"{bad_values} rounds without positive invitations and cut-off")
+    if sort_keys != rounds:
+        problems.append("round_sort_key not unique")
+    return CheckOutcome(
+        not problems,
+        f"{rounds} rounds (file: {in_file}), {total:,} invitations"
+        + (f"; {'; '.join(problems)}" if problems else ""),
+        {"rounds": rounds, "rounds_in_file": in_file, "minimum": minimum, "invitations": total},
+    )
+
+
+def category_rounds_mapped(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """Every round naming a category carries a category and version that exist; others carry none."""
+    bad = con.execute(
+        f"""
+        SELECT r.round_number || ' ' || r.round_name
+        FROM ircc.rounds r
+        LEFT JOIN ircc.draw_names d ON d.draw_name = r.round_name
+        LEFT JOIN ircc.categories c ON c.version_id = r.version_id AND c.category_id = r.category_id
+        WHERE d.draw_name IS NULL
+           OR ((d.kind = 'category' OR r.round_type = 'category-based'
+                OR regexp_matches(r.round_name, '{CATEGORY_LIKE_NAME}'))
+               AND (r.category_id IS NULL OR r.version_id IS NULL OR c.category_id IS NULL
+                    OR r.category_id <> d.category_id))
+           OR (d.kind = 'non_category' AND (r.category_id IS NOT NULL OR r.version_id IS NOT NULL))
+        ORDER BY r.round_sort_key
+        """
+    ).fetchall()
+    mapped = _scalar(con, "SELECT count(*) FROM ircc.rounds WHERE category_id IS NOT NULL")
+    return CheckOutcome(
+        not bad,
+        f"{mapped} category rounds, each with its category and version"
+        if not bad
+        else f"{len(bad)} rounds badly mapped, e.g. {[r[0] for r in bad[:5]]}",
+        {"category_rounds": mapped, "bad": len(bad)},
+    )

@@ -54,7 +54,7 @@ def _fingerprint(table: str, hashes: Mapping[str, str], reference: Mapping[str, 
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _record_source(
+def record_source(
     con: duckdb.DuckDBPyConnection, fetched: FetchedSource, sha: str, rows: int, table: str
 ) -> bool:
     """Upsert meta.source_files; append meta.source_changes when the content changed."""
@@ -114,7 +114,7 @@ def load_table(
         con.execute(f"DELETE FROM {table}")
         for key, rows in per_source.items():
             insert_rows(con, table, rows)
-            if _record_source(con, by_key[key], hashes[key], len(rows), table):
+            if record_source(con, by_key[key], hashes[key], len(rows), table):
                 changed_sources.append(key)
         if after_insert is not None:
             after_insert(con)
