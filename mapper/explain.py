@@ -1,0 +1,45 @@
+"""Evidence for one suggested code: closest official titles and a duty-by-duty alignment."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mapper.index import DutyIndex, TitleIndex
+from mapper.normalize import normalize_text
+from mapper.results import DutyAlignment, Evidence, TitleMatch
+
+MAX_TITLES = 3
+MAX_ALIGNED_LINES = 20
+
+
+def explain(q, code: int, titles: TitleIndex, duties: DutyIndex, duty_best: np.ndarray | None) -> Evidence:
+    """Evidence for code index ``code`` given a prepared query ``q`` (mapper.signals.Prepared)."""
+    from rapidfuzz import fuzz, process
+
+    from mapper.signals import coverage
+
+    evidence = Evidence()
+    if q.title_norm:
+        rows = titles.rows_of_code[code]
+        if len(rows):
+            scores = process.cdist(
+                [q.title_norm], [titles.titles[r] for r in rows], scorer=fuzz.token_set_ratio
+            )[0]
+            for k in np.argsort(-scores, kind="stable")[:MAX_TITLES]:
+                evidence.matched_titles.append(
+                    TitleMatch(titles.display[rows[k]], round(float(scores[k]) / 100, 3))
+                )
+    lines = q.duty_lines[:MAX_ALIGNED_LINES]
+    rows = duties.rows_of_code[code]
+    if lines and len(rows):
+        sims = duties.vectorizer.transform([normalize_text(x) for x in lines]) @ duties.matrix[rows].T
+        sims = np.asarray(sims.todense())
+        for line, row in zip(lines, sims, strict=True):
+            k = int(np.argmax(row))
+            best = float(row[k])
+            evidence.duty_alignment.append(
+                DutyAlignment(line, duties.duties[rows[k]] if best > 0 else None, round(best, 3))
+            )
+        if duty_best is not None:
+            evidence.duty_coverage = round(coverage(duty_best, duties, code), 3)
+    return evidence

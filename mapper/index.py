@@ -1,0 +1,165 @@
+"""Title and duty indexes built from the official texts, for cheap lookups before the classifier.
+
+* ``TitleIndex``: every official title (normalised) with the code(s) it belongs to, an exact
+  lookup table, and a word TF-IDF matrix for nearest-title search (sparse product; fast in
+  batch).
+* ``DutyIndex``: every main duty of every unit group as TF-IDF rows, for duty-by-duty
+  alignment of a query's duty lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from mapper.normalize import normalize_text, normalize_title
+
+#: Title kinds that are names of the occupation itself (exclusions point elsewhere, handled apart).
+TITLE_KINDS = (
+    "class_title",
+    "profile_label",
+    "index",
+    "example",
+    "inclusion",
+    "all_examples_en",
+    "all_examples_fr",
+    "exclusion",
+)
+
+
+_PART = re.compile(r"\b(?:and|or|except|other than|including|in|of|for|with)\b")
+
+
+def head_words(title: str) -> set[str]:
+    """Last word of each part of a normalised title ('nurse aide orderly and patient ...' -> ...)."""
+    return {part.split()[-1] for part in _PART.split(title) if part.split()}
+
+
+def per_code_max(sims: sp.csr_matrix, column_code: np.ndarray, n_codes: int) -> np.ndarray:
+    """Dense (queries x codes) maximum of ``sims`` over the columns belonging to each code."""
+    sims = sims.tocsr()
+    out = np.zeros((sims.shape[0], n_codes), dtype=np.float32)
+    if sims.nnz:
+        rows = np.repeat(np.arange(sims.shape[0]), np.diff(sims.indptr))
+        np.maximum.at(out, (rows, column_code[sims.indices]), sims.data)
+    return out
+
+
+@dataclass
+class TitleIndex:
+    """Normalised official titles; one row per (title, code) pair."""
+
+    titles: list[str]  # normalised, one per row
+    display: list[str]  # a published spelling of each row, for evidence
+    row_code: np.ndarray  # code index per row
+    exact: dict[str, tuple[int, ...]]  # normalised title -> code indexes
+    vectorizer: object  # word TF-IDF fitted on the titles
+    matrix: sp.csr_matrix  # rows x features, L2-normalised
+    rows_of_code: list[np.ndarray]
+    code_vocab: list[frozenset[str]]  # every word used in the code's titles
+    code_heads: list[frozenset[str]]  # head nouns (last word of each title part) of the code's titles
+    word_idf: dict[str, float]
+
+    @classmethod
+    def build(cls, pairs: Sequence[tuple[str, str]], codes: Sequence[str]) -> TitleIndex:
+        """``pairs`` = (code, published title)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        position = {c: i for i, c in enumerate(codes)}
+        seen: dict[tuple[str, int], int] = {}
+        titles, display, row_code = [], [], []
+        exact: dict[str, set[int]] = defaultdict(set)
+        for code, title in pairs:
+            norm = normalize_title(title)
+            if not norm:
+                continue
+            key = (norm, position[code])
+            exact[norm].add(position[code])
+            if key in seen:
+                continue
+            seen[key] = len(titles)
+            titles.append(norm)
+            display.append(title)
+            row_code.append(position[code])
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b", dtype=np.float32
+        )
+        matrix = vectorizer.fit_transform(titles).tocsr()
+        row_code_arr = np.asarray(row_code, dtype=np.int32)
+        rows_of_code = [np.flatnonzero(row_code_arr == i) for i in range(len(codes))]
+        vocab: list[set[str]] = [set() for _ in codes]
+        heads: list[set[str]] = [set() for _ in codes]
+        for title, code in zip(titles, row_code, strict=True):
+            vocab[code].update(title.split())
+            heads[code].update(head_words(title))
+        idf = {w: float(vectorizer.idf_[j]) for w, j in vectorizer.vocabulary_.items() if " " not in w}
+        return cls(
+            titles=titles,
+            display=display,
+            row_code=row_code_arr,
+            exact={k: tuple(sorted(v)) for k, v in exact.items()},
+            vectorizer=vectorizer,
+            matrix=matrix,
+            rows_of_code=rows_of_code,
+            code_vocab=[frozenset(v) for v in vocab],
+            code_heads=[frozenset(h) for h in heads],
+            word_idf=idf,
+        )
+
+    def word_coverage(self, title: str, code: int) -> float:
+        """IDF-weighted share of the title's words that the code's titles use."""
+        words = set(title.split())
+        if not words:
+            return 0.0
+        weights = {w: self.word_idf.get(w, 12.0) for w in words}
+        known = self.code_vocab[code]
+        return sum(v for w, v in weights.items() if w in known) / sum(weights.values())
+
+    def head_match(self, title: str, code: int) -> bool:
+        """Does a head noun of the title head one of the code's titles?"""
+        return bool(head_words(title) & self.code_heads[code])
+
+    def similarities(self, queries: Sequence[str]) -> sp.csr_matrix:
+        """Cosine similarity of normalised queries to every title row."""
+        return (self.vectorizer.transform(queries) @ self.matrix.T).tocsr()
+
+    def best_per_code(self, queries: Sequence[str], n_codes: int) -> np.ndarray:
+        return per_code_max(self.similarities(queries), self.row_code, n_codes)
+
+
+@dataclass
+class DutyIndex:
+    """Main duties per code as TF-IDF rows (columns grouped by code)."""
+
+    duties: list[str]  # published text
+    row_code: np.ndarray
+    vectorizer: object
+    matrix: sp.csr_matrix
+    rows_of_code: list[np.ndarray]
+
+    @classmethod
+    def build(cls, pairs: Sequence[tuple[str, str]], codes: Sequence[str]) -> DutyIndex:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        position = {c: i for i, c in enumerate(codes)}
+        duties = [d for _, d in pairs]
+        row_code = np.asarray([position[c] for c, _ in pairs], dtype=np.int32)
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=1, dtype=np.float32
+        )
+        matrix = vectorizer.fit_transform([normalize_text(d) for d in duties]).tocsr()
+        rows_of_code = [np.flatnonzero(row_code == i) for i in range(len(codes))]
+        return cls(duties, row_code, vectorizer, matrix, rows_of_code)
+
+    def line_similarities(self, lines: Sequence[str]) -> sp.csr_matrix:
+        """Cosine similarity of each (raw) duty line to every main duty."""
+        return (self.vectorizer.transform([normalize_text(x) for x in lines]) @ self.matrix.T).tocsr()
+
+    def line_best_per_code(self, lines: Sequence[str], n_codes: int) -> np.ndarray:
+        """(lines x codes): for each line, its best similarity to a main duty of each code."""
+        return per_code_max(self.line_similarities(lines), self.row_code, n_codes)

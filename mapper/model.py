@@ -1,0 +1,130 @@
+"""The trained mapper: one typed result per suggestion, and save/load with its provenance."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mapper.calibrate import Fusion
+from mapper.classifier import TextClassifier
+from mapper.explain import explain
+from mapper.index import DutyIndex, TitleIndex
+from mapper.results import Evidence, Mapping, Suggestion
+from mapper.signals import Prepared, candidate_features, compute_signals, prepare
+
+FORMAT_VERSION = 1
+#: Top-1 and top-2 closer than this (in probability) are flagged as ambiguous.
+AMBIGUITY_MARGIN = 0.15
+
+
+class ModelError(RuntimeError):
+    """A model file is missing, corrupt or from an incompatible version."""
+
+
+@dataclass
+class MapperModel:
+    codes: list[str]
+    code_titles: list[str]
+    code_teer: list[int]
+    titles: TitleIndex
+    duties: DutyIndex
+    classifier: TextClassifier
+    fusion: Fusion
+    metadata: dict
+
+    # ---------------------------------------------------------------- mapping
+    def map(self, title: str = "", duties: str = "", *, top_k: int = 5, evidence: bool = True) -> Mapping:
+        return self.map_batch([(title, duties)], top_k=top_k, evidence=evidence)[0]
+
+    def map_batch(
+        self, queries: Sequence[tuple[str, str]], *, top_k: int = 5, evidence: bool = True
+    ) -> list[Mapping]:
+        """Map (title, duties) pairs; either may be empty. Returns one Mapping per query."""
+        prepared = [prepare(t, d) for t, d in queries]
+        live = [i for i, q in enumerate(prepared) if q.title_norm or q.duty_norm]
+        results = [Mapping([], ambiguous=False, title_duties_disagree=False) for _ in prepared]
+        if not live:
+            return results
+        batch = [prepared[i] for i in live]
+        n_codes = len(self.codes)
+        signals = compute_signals(batch, self.titles, self.duties, self.classifier, n_codes)
+        cand_lists, features = candidate_features(batch, signals, self.titles, self.duties)
+        dists = self.fusion.distributions(features, [len(c) for c in cand_lists])
+        for j, i in enumerate(live):
+            results[i] = self._mapping(batch[j], signals, j, cand_lists[j], dists[j], top_k, evidence)
+        return results
+
+    def _mapping(
+        self, q: Prepared, signals, j: int, cands, probs, top_k: int, with_evidence: bool
+    ) -> Mapping:
+        order = np.argsort(-probs)[:top_k]
+        exact = set(signals.exact[j])
+        suggestions = []
+        for k in order:
+            c = int(cands[k])
+            suggestions.append(
+                Suggestion(
+                    code=self.codes[c],
+                    title=self.code_titles[c],
+                    teer=self.code_teer[c],
+                    confidence=round(float(probs[k]), 4),
+                    method="exact_title" if c in exact else "fused",
+                    evidence=explain(q, c, self.titles, self.duties, signals.duty_best[j])
+                    if with_evidence
+                    else Evidence(),
+                )
+            )
+        ambiguous = (
+            len(suggestions) > 1 and suggestions[0].confidence - suggestions[1].confidence < AMBIGUITY_MARGIN
+        )
+        title_code = duty_code = None
+        if q.title_norm and q.duty_norm:
+            title_score = signals.clf_title[j] + 4.0 * signals.knn[j]
+            duty_score = signals.clf_duty[j] + 4.0 * signals.duty_align[j]
+            title_code = self.codes[int(np.argmax(title_score))]
+            duty_code = self.codes[int(np.argmax(duty_score))]
+        return Mapping(
+            suggestions=suggestions,
+            ambiguous=bool(ambiguous),
+            title_duties_disagree=bool(title_code and duty_code and title_code != duty_code),
+            title_only_code=title_code,
+            duties_only_code=duty_code,
+        )
+
+    # ---------------------------------------------------------------- persistence
+    def save(self, path: Path) -> Path:
+        """Write the model atomically (``<path>`` plus a readable ``<path>.json`` of metadata)."""
+        import joblib
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        joblib.dump({"format": FORMAT_VERSION, "model": self}, tmp, compress=0)
+        tmp.replace(path)
+        path.with_name(path.name + ".json").write_text(json.dumps(self.metadata, indent=2, default=str))
+        return path
+
+    @staticmethod
+    def load(path: Path) -> MapperModel:
+        import joblib
+
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"no trained model at {path}: run `uv run nocfit refresh` first")
+        started = time.perf_counter()
+        try:
+            payload = joblib.load(path)
+        except Exception as exc:  # corrupt file, missing class, pickle from another version
+            raise ModelError(f"cannot load the model at {path}: {exc}") from exc
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+            raise ModelError(
+                f"{path} is not a nocfit model of format {FORMAT_VERSION}; retrain with `nocfit refresh`"
+            )
+        model = payload["model"]
+        model.metadata["load_seconds"] = round(time.perf_counter() - started, 3)
+        return model

@@ -1,0 +1,265 @@
+"""One text cleaner shared by index building and queries.
+
+``normalize_title`` turns any job-title string into a canonical, lower-case, accent-free form:
+HTML entities decoded, abbreviations expanded (sr -> senior, mgr -> manager, ...), grade
+markers dropped (II, level 3), plurals reduced, and "X of Y" rewritten as "Y X" ("director of
+research" -> "research director"). ``split_roles`` cuts strings naming several roles
+("SR. SOFTWARE DEV / TEAM LEAD"). Inputs of any size are cut to a bounded length first, so
+every function here runs in bounded time.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+
+MAX_TITLE_CHARS = 300
+MAX_TEXT_CHARS = 20_000
+
+ABBREVIATIONS = {
+    "sr": "senior",
+    "snr": "senior",
+    "jr": "junior",
+    "jnr": "junior",
+    "mgr": "manager",
+    "mngr": "manager",
+    "mgmt": "management",
+    "asst": "assistant",
+    "assist": "assistant",
+    "assoc": "associate",
+    "tech": "technician",
+    "techs": "technician",
+    "technol": "technologist",
+    "eng": "engineer",
+    "engr": "engineer",
+    "engg": "engineering",
+    "admin": "administrative",
+    "adm": "administrative",
+    "dev": "developer",
+    "devs": "developer",
+    "ops": "operations",
+    "op": "operator",
+    "oper": "operator",
+    "acct": "accountant",
+    "accts": "accounts",
+    "svc": "service",
+    "svcs": "services",
+    "serv": "service",
+    "rep": "representative",
+    "reps": "representative",
+    "coord": "coordinator",
+    "supv": "supervisor",
+    "supvr": "supervisor",
+    "supt": "superintendent",
+    "dir": "director",
+    "exec": "executive",
+    "vp": "vice president",
+    "svp": "senior vice president",
+    "avp": "assistant vice president",
+    "ceo": "chief executive officer",
+    "cfo": "chief financial officer",
+    "coo": "chief operating officer",
+    "cto": "chief technology officer",
+    "cio": "chief information officer",
+    "hr": "human resources",
+    "it": "information technology",
+    "qa": "quality assurance",
+    "qc": "quality control",
+    "rn": "registered nurse",
+    "lpn": "licensed practical nurse",
+    "rpn": "registered psychiatric nurse",
+    "np": "nurse practitioner",
+    "cna": "nurse aide",
+    "psw": "personal support worker",
+    "ece": "early childhood educator",
+    "gp": "general practitioner",
+    "md": "physician",
+    "dr": "doctor",
+    "prof": "professor",
+    "lect": "lecturer",
+    "instr": "instructor",
+    "sw": "software",
+    "swe": "software engineer",
+    "sde": "software developer",
+    "pm": "project manager",
+    "dba": "database administrator",
+    "sysadmin": "system administrator",
+    "sys": "system",
+    "ux": "user experience",
+    "ui": "user interface",
+    "ai": "artificial intelligence",
+    "ml": "machine learning",
+    "cnc": "computer numerical control",
+    "hvac": "heating ventilation air conditioning",
+    "elec": "electrical",
+    "mech": "mechanical",
+    "maint": "maintenance",
+    "mfg": "manufacturing",
+    "prod": "production",
+    "dept": "department",
+    "govt": "government",
+    "gov": "government",
+    "intl": "international",
+    "natl": "national",
+    "mktg": "marketing",
+    "mkt": "marketing",
+    "acctg": "accounting",
+    "fin": "financial",
+    "cust": "customer",
+    "csr": "customer service representative",
+    "emt": "emergency medical technician",
+    "lab": "laboratory",
+    "med": "medical",
+    "pharm": "pharmacy",
+    "gen": "general",
+    "genl": "general",
+    "trng": "training",
+    "spec": "specialist",
+    "spcl": "specialist",
+    "bldg": "building",
+    "const": "construction",
+    "constr": "construction",
+    "equip": "equipment",
+    "ofc": "office",
+    "info": "information",
+    "comms": "communications",
+    "r&d": "research and development",
+    "p&c": "property and casualty",
+}
+
+# Words that mark a grade or contract, not an occupation.
+GRADE_WORDS = frozenset("i ii iii iv v vi 1 2 3 4 5 level grade step".split())
+_CONTRACT = re.compile(
+    r"\b(?:full|part)[\s-]?time\b|\b\d+\s*(?:months?|mos?|years?|yrs?)\b|"
+    r"\b(?:term|contract|temporary|temp|casual|permanent|seasonal|remote|hybrid|on[\s-]?site)\b"
+)
+_KEEP_PLURAL = frozenset(
+    "analysis business class glass gas bus boss press process series species news lens mass cross "
+    "status chassis physics mathematics economics statistics logistics athletics aerobics "
+    "graphics electronics mechanics robotics pharmaceutics ethics politics kinesiology "
+    "affairs arts sales services operations communications systems relations works customs "
+    "goods utilities means arms".split()
+)
+_IRREGULAR = {
+    "women": "woman",
+    "men": "man",
+    "people": "person",
+    "children": "child",
+    "wives": "wife",
+    "knives": "knife",
+    "chiefs": "chief",
+    "staff": "staff",
+    "feet": "foot",
+    "teeth": "tooth",
+}
+_TAG = re.compile(r"<[^>]{0,200}>")
+_SEPARATORS = re.compile(r"\s*(?:/|\||;|\+|\s-\s|\s–\s|\s—\s|\bcum\b)\s*")
+_NON_WORD = re.compile(r"[^a-z0-9&]+")
+_OF = re.compile(r"^(?P<head>.+?)\s+(?:of|for)\s+(?:the\s+)?(?P<tail>.+)$")
+_HEAD_WORDS = frozenset(
+    "director manager supervisor head chief coordinator officer professor teacher instructor "
+    "dean president vice minister commissioner superintendent inspector administrator "
+    "specialist consultant analyst assistant clerk technician engineer lecturer chair".split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, HTML entities or tags; bounded length."""
+    text = html.unescape(_TAG.sub(" ", text[:MAX_TEXT_CHARS]))
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch) and (ch.isprintable() or ch.isspace()))
+    return text.lower()
+
+
+@lru_cache(maxsize=200_000)
+def singular(word: str) -> str:
+    """A cheap English singular ('nurses' -> 'nurse', 'secretaries' -> 'secretary')."""
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if len(word) <= 3 or word in _KEEP_PLURAL or not word.endswith("s"):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return word[:-2]
+    if word.endswith(("ss", "us", "is", "ous")):
+        return word
+    return word[:-1]
+
+
+def _expand(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    for token in tokens:
+        out.extend(ABBREVIATIONS.get(token, token).split())
+    return out
+
+
+def _rewrite_of(text: str) -> str:
+    """'director of research' -> 'research director' (only for known head nouns)."""
+    match = _OF.match(text)
+    if match and match.group("head").split()[-1] in _HEAD_WORDS and len(match.group("tail").split()) <= 5:
+        return f"{match.group('tail')} {match.group('head')}"
+    return text
+
+
+def _invert_comma(text: str) -> str:
+    """'manager, client engagement' -> 'client engagement manager' when the head is a known noun."""
+    head, sep, tail = text.partition(",")
+    if (
+        sep
+        and head.strip()
+        and head.split()[-1] in _HEAD_WORDS
+        and "," not in tail
+        and len(tail.split()) <= 5
+    ):
+        return f"{tail.strip()} {head.strip()}"
+    return text
+
+
+def normalize_title(text: str, *, drop_grades: bool = True) -> str:
+    """Canonical form of a job title (also used for index titles)."""
+    text = fold(text[:MAX_TITLE_CHARS])
+    text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
+    text = re.sub(r"\bw/", "with ", text)
+    text = _CONTRACT.sub(" ", text)
+    text = _invert_comma(text)
+    tokens = [t.strip("&") or t for t in _NON_WORD.sub(" ", text).split()]
+    tokens = [t for t in tokens if t and t != "&"] if tokens else []
+    tokens = _expand([t for t in tokens if t])
+    if drop_grades:
+        kept = [t for t in tokens if t not in GRADE_WORDS]
+        tokens = kept or tokens
+    tokens = [singular(t) for t in tokens]
+    return _rewrite_of(" ".join(tokens))
+
+
+def split_roles(text: str) -> list[str]:
+    """The separate roles in a title string ('dev / team lead' -> ['dev', 'team lead'])."""
+    text = html.unescape(text[:MAX_TITLE_CHARS])
+    parts = [p.strip(" ,.-") for p in _SEPARATORS.split(text)]
+    parts = [p for p in parts if re.search(r"[^\W\d_]", p)]
+    return parts or ([text.strip()] if text.strip() else [])
+
+
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\r+|\s+[•·▪●\-–*]\s+|^\s*[•·▪●\-–*]\s*", re.M)
+
+
+def split_duties(text: str, *, max_lines: int = 40) -> list[str]:
+    """Duty lines of free text: bullet lines or sentences, each of a few words at least."""
+    text = text[:MAX_TEXT_CHARS]
+    lines = []
+    for part in _SENTENCE.split(text):
+        part = part.strip(" \t.;:-•·▪●*")
+        if len(part) >= 8 and re.search(r"[^\W\d_]{3}", part):
+            lines.append(part)
+        if len(lines) >= max_lines:
+            break
+    return lines
+
+
+def normalize_text(text: str) -> str:
+    """Canonical form of free text (duties): folded, abbreviations expanded, plurals reduced."""
+    tokens = _NON_WORD.sub(" ", fold(text[:MAX_TEXT_CHARS])).split()
+    return " ".join(singular(t) for t in _expand(tokens))

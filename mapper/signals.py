@@ -1,0 +1,241 @@
+"""Cheap-to-expensive signals for a batch of queries, and the candidate features fused from them.
+
+For every query the exact title lookup, the nearest official titles (word TF-IDF), the linear
+classifier (on title, on duties, on both) and the duty-by-duty alignment give one score per
+unit group. A short list of candidate codes is taken from the top of each signal; only for
+those are the costlier RapidFuzz comparisons made. Each (query, candidate) pair becomes one
+row of features for the fusion model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mapper.classifier import TextClassifier
+from mapper.index import DutyIndex, TitleIndex, per_code_max
+from mapper.normalize import normalize_text, normalize_title, split_duties, split_roles
+
+FEATURES = (
+    "clf_all",
+    "clf_all_gap",
+    "clf_all_rank",
+    "clf_title",
+    "clf_title_gap",
+    "clf_duty",
+    "clf_duty_gap",
+    "knn",
+    "knn_gap",
+    "knn_rank",
+    "knn_role",
+    "word_coverage",
+    "head_match",
+    "fuzzy_set",
+    "fuzzy_ratio",
+    "exact",
+    "exact_unique",
+    "duty_align",
+    "duty_align_gap",
+    "duty_coverage",
+    "has_title",
+    "has_duties",
+    "n_lines",
+    "duty_words",
+    "title_tokens",
+    "code_titles",
+)
+TOP_PER_SIGNAL = {"clf_all": 15, "clf_title": 8, "clf_duty": 8, "knn": 12, "knn_role": 4, "duty_align": 8}
+#: A main duty counts as covered when an input line is at least this similar to it.
+COVERAGE_SIMILARITY = 0.25
+
+
+@dataclass
+class Prepared:
+    """A query after normalisation."""
+
+    title: str
+    duties: str
+    title_norm: str
+    roles: list[str]
+    duty_lines: list[str]
+    duty_norm: str
+
+
+def prepare(title: str, duties: str) -> Prepared:
+    title = title or ""
+    duties = duties or ""
+    roles = [normalize_title(r) for r in split_roles(title)]
+    roles = [r for r in roles if r]
+    return Prepared(
+        title=title,
+        duties=duties,
+        title_norm=normalize_title(title),
+        roles=roles if len(roles) > 1 else [],
+        duty_lines=split_duties(duties),
+        duty_norm=normalize_text(duties),
+    )
+
+
+@dataclass
+class Signals:
+    """Per-query, per-code scores (dense arrays, queries x codes)."""
+
+    clf_all: np.ndarray
+    clf_title: np.ndarray
+    clf_duty: np.ndarray
+    knn: np.ndarray
+    knn_role: np.ndarray
+    exact: list[tuple[int, ...]]
+    duty_align: np.ndarray
+    #: (queries x title rows) word similarities, kept to shortlist titles for RapidFuzz.
+    title_sims: object
+    #: Per query with duty lines: each main duty's best similarity to any input line.
+    duty_best: list[np.ndarray | None] = field(default_factory=list)
+
+
+def compute_signals(
+    queries: Sequence[Prepared],
+    titles: TitleIndex,
+    duties: DutyIndex,
+    classifier: TextClassifier,
+    n_codes: int,
+) -> Signals:
+    n = len(queries)
+    title_texts = [q.title_norm for q in queries]
+    duty_texts = [q.duty_norm for q in queries]
+    clf_all = classifier.decision([f"{t} {d}".strip() for t, d in zip(title_texts, duty_texts, strict=True)])
+    clf_title = classifier.decision(title_texts)
+    clf_duty = classifier.decision(duty_texts)
+    title_sims = titles.similarities(title_texts)
+    knn = per_code_max(title_sims, titles.row_code, n_codes)
+    knn_role = np.zeros_like(knn)
+    role_rows = [(i, r) for i, q in enumerate(queries) for r in q.roles]
+    if role_rows:
+        role_scores = titles.best_per_code([r for _, r in role_rows], n_codes)
+        for (i, _), scores in zip(role_rows, role_scores, strict=True):
+            np.maximum(knn_role[i], scores, out=knn_role[i])
+    exact = []
+    for q in queries:
+        hits: set[int] = set(titles.exact.get(q.title_norm, ()))
+        for role in q.roles:
+            hits.update(titles.exact.get(role, ()))
+        exact.append(tuple(sorted(hits)))
+    duty_align = np.zeros((n, n_codes), dtype=np.float32)
+    duty_best: list[np.ndarray | None] = [None] * n
+    line_rows = [(i, line) for i, q in enumerate(queries) for line in q.duty_lines]
+    if line_rows:
+        sims = duties.line_similarities([line for _, line in line_rows])
+        per_line = per_code_max(sims, duties.row_code, n_codes)
+        owner = np.asarray([i for i, _ in line_rows])
+        for i in np.unique(owner):
+            mask = owner == i
+            duty_align[i] = per_line[mask].mean(axis=0)
+            duty_best[i] = np.asarray(sims[np.flatnonzero(mask)].max(axis=0).todense()).ravel()
+    return Signals(clf_all, clf_title, clf_duty, knn, knn_role, exact, duty_align, title_sims, duty_best)
+
+
+def candidates(signals: Signals, i: int) -> list[int]:
+    """Candidate code indexes for query ``i``: the top of every signal plus exact matches."""
+    chosen: dict[int, None] = dict.fromkeys(signals.exact[i])
+    for name, k in TOP_PER_SIGNAL.items():
+        row = getattr(signals, name)[i]
+        if not row.any():
+            continue
+        for c in np.argpartition(-row, k)[:k]:
+            chosen[int(c)] = None
+    return list(chosen)
+
+
+def _gap(row: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return values - row.max()
+
+
+def _rank(row: np.ndarray, cands: np.ndarray) -> np.ndarray:
+    """1-based rank of each candidate's score within the whole row."""
+    return np.asarray([(row > row[c]).sum() + 1 for c in cands], dtype=np.float32)
+
+
+def candidate_features(
+    queries: Sequence[Prepared], signals: Signals, titles: TitleIndex, duties: DutyIndex
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Candidate code indexes per query and one feature matrix (all candidates stacked)."""
+    from rapidfuzz import fuzz, process
+
+    blocks, cand_lists = [], []
+    code_sizes = np.asarray([len(r) for r in titles.rows_of_code], dtype=np.float32)
+    for i, q in enumerate(queries):
+        cands = np.asarray(candidates(signals, i), dtype=np.int64)
+        cand_lists.append(cands)
+        m = len(cands)
+        f = np.zeros((m, len(FEATURES)), dtype=np.float32)
+        col = {name: j for j, name in enumerate(FEATURES)}
+        for name in ("clf_all", "clf_title", "clf_duty", "knn", "duty_align"):
+            row = getattr(signals, name)[i]
+            f[:, col[name]] = row[cands]
+            if f"{name}_gap" in col:
+                f[:, col[f"{name}_gap"]] = _gap(row, row[cands])
+        f[:, col["clf_all_rank"]] = np.log1p(_rank(signals.clf_all[i], cands))
+        f[:, col["knn_rank"]] = np.log1p(_rank(signals.knn[i], cands))
+        f[:, col["knn_role"]] = signals.knn_role[i][cands]
+        exact = set(signals.exact[i])
+        f[:, col["exact"]] = [c in exact for c in cands]
+        f[:, col["exact_unique"]] = [c in exact and len(exact) == 1 for c in cands]
+        if q.title_norm:
+            f[:, col["word_coverage"]] = [titles.word_coverage(q.title_norm, c) for c in cands]
+            f[:, col["head_match"]] = [titles.head_match(q.title_norm, c) for c in cands]
+            choices, owner = _fuzzy_shortlist(signals.title_sims, i, cands, titles)
+            for name, scorer in (("fuzzy_set", fuzz.token_set_ratio), ("fuzzy_ratio", fuzz.ratio)):
+                scores = process.cdist([q.title_norm], choices, scorer=scorer, dtype=np.uint8)[0]
+                best_fuzzy = np.zeros(m, dtype=np.float32)
+                np.maximum.at(best_fuzzy, owner, scores.astype(np.float32) / 100.0)
+                f[:, col[name]] = best_fuzzy
+        best = signals.duty_best[i]
+        if best is not None:
+            f[:, col["duty_coverage"]] = [coverage(best, duties, c) for c in cands]
+        f[:, col["has_title"]] = bool(q.title_norm)
+        f[:, col["has_duties"]] = bool(q.duty_norm)
+        f[:, col["n_lines"]] = np.log1p(len(q.duty_lines))
+        f[:, col["duty_words"]] = np.log1p(len(q.duty_norm.split()))
+        f[:, col["title_tokens"]] = len(q.title_norm.split())
+        f[:, col["code_titles"]] = np.log1p(code_sizes[cands])
+        blocks.append(f)
+    return cand_lists, (np.vstack(blocks) if blocks else np.zeros((0, len(FEATURES)), np.float32))
+
+
+#: Titles per candidate code compared with RapidFuzz: its closest by word similarity.
+FUZZY_TITLES_PER_CODE = 6
+
+
+def _fuzzy_shortlist(
+    title_sims, i: int, cands: np.ndarray, titles: TitleIndex
+) -> tuple[list[str], np.ndarray]:
+    """Each candidate's most word-similar titles (or its first titles when none share a word)."""
+    start, stop = title_sims.indptr[i], title_sims.indptr[i + 1]
+    rows, sims = title_sims.indices[start:stop], title_sims.data[start:stop]
+    lookup = np.full(len(titles.rows_of_code), -1, dtype=np.int64)
+    lookup[cands] = np.arange(len(cands))
+    owner = lookup[titles.row_code[rows]]
+    keep = owner >= 0
+    rows, sims, owner = rows[keep], sims[keep], owner[keep]
+    order = np.lexsort((-sims, owner))
+    rows, owner = rows[order], owner[order]
+    group_start = np.r_[True, owner[1:] != owner[:-1]] if len(owner) else np.zeros(0, bool)
+    first_index = np.maximum.accumulate(np.where(group_start, np.arange(len(owner)), 0))
+    top = (np.arange(len(owner)) - first_index) < FUZZY_TITLES_PER_CODE
+    rows, owner = rows[top], owner[top]
+    missing = np.setdiff1d(np.arange(len(cands)), owner)
+    extra_rows = [r for k in missing for r in titles.rows_of_code[int(cands[k])][:FUZZY_TITLES_PER_CODE]]
+    extra_owner = [k for k in missing for _ in titles.rows_of_code[int(cands[k])][:FUZZY_TITLES_PER_CODE]]
+    all_rows = np.concatenate([rows, np.asarray(extra_rows, dtype=rows.dtype)])
+    all_owner = np.concatenate([owner, np.asarray(extra_owner, dtype=np.int64)])
+    return [titles.titles[r] for r in all_rows], all_owner
+
+
+def coverage(duty_best: np.ndarray, duties: DutyIndex, code: int) -> float:
+    """Share of the code's main duties that some input line resembles (>= COVERAGE_SIMILARITY)."""
+    rows = duties.rows_of_code[code]
+    if not len(rows):
+        return 0.0
+    return float((duty_best[rows] >= COVERAGE_SIMILARITY).mean())

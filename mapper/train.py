@@ -1,0 +1,303 @@
+"""Train the mapper from the official NOC corpus alone.
+
+1. Hold out part of the official data: a share of each unit group's titles and main duties.
+2. Build the indexes and the classifier from the rest, and turn the held-out items into
+   queries shaped like real input (a title, duties, or both; some titles roughened the way
+   people write them: abbreviations, seniority words, typos, capitals).
+3. Fit the fusion model on part of those queries and its calibration on the others.
+4. Rebuild the indexes and classifier from all the data; keep the fusion and calibration.
+
+Benchmark items are never used here.
+"""
+
+from __future__ import annotations
+
+import platform
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from mapper.calibrate import Fusion
+from mapper.classifier import TextClassifier
+from mapper.corpus import NocCorpus
+from mapper.index import DutyIndex, TitleIndex
+from mapper.model import FORMAT_VERSION, MapperModel
+from mapper.normalize import normalize_text, normalize_title
+from mapper.signals import candidate_features, compute_signals, prepare
+
+#: Bump when training changes in a way that should retrain an unchanged corpus.
+TRAINER_VERSION = "1"
+HELD_OUT_TITLES = 0.2
+HELD_OUT_DUTIES = 0.25
+#: Title kinds that may be held out (canonical names always stay in the index).
+HOLDABLE_KINDS = frozenset({"index", "example", "inclusion", "all_examples_en"})
+NEAR_DUPLICATE_JACCARD = 0.5
+
+_ROUGH_ABBREVIATIONS = {
+    "senior": "sr",
+    "junior": "jr",
+    "manager": "mgr",
+    "assistant": "asst",
+    "technician": "tech",
+    "engineer": "eng",
+    "administrative": "admin",
+    "administrator": "admin",
+    "representative": "rep",
+    "supervisor": "supv",
+    "coordinator": "coord",
+    "developer": "dev",
+    "department": "dept",
+}
+_DECORATIONS = ["senior", "junior", "lead", "II", "III", "(contract)", "- full time", "trainee", "head"]
+
+
+@dataclass
+class Query:
+    title: str
+    duties: str
+    code: int
+
+
+def _roughen(title: str, rng: random.Random) -> str:
+    """A title as people write it: abbreviations, seniority words, a typo, capitals."""
+    words = title.split()
+    if rng.random() < 0.35:
+        words = [_ROUGH_ABBREVIATIONS.get(w.lower(), w) for w in words]
+    if rng.random() < 0.3:
+        decoration = rng.choice(_DECORATIONS)
+        words = (
+            [decoration, *words] if decoration[0].isalpha() and rng.random() < 0.5 else [*words, decoration]
+        )
+    if rng.random() < 0.25 and words:
+        k = rng.randrange(len(words))
+        w = words[k]
+        if len(w) >= 5:
+            p = rng.randrange(1, len(w) - 1)
+            words[k] = w[:p] + w[p + 1 :] if rng.random() < 0.5 else w[:p] + w[p + 1] + w[p] + w[p + 2 :]
+    if rng.random() < 0.15 and len(words) >= 3:
+        del words[rng.randrange(len(words))]
+    text = " ".join(words)
+    return text.upper() if rng.random() < 0.3 else text
+
+
+def _tokens(normalised: str) -> frozenset[str]:
+    return frozenset(normalised.split())
+
+
+def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
+    return len(a & b) / max(len(a | b), 1) >= NEAR_DUPLICATE_JACCARD
+
+
+def split_corpus(corpus: NocCorpus, rng: random.Random):
+    """(training corpus, held-out titles per code, held-out duties per code).
+
+    A held-out title takes its near-duplicates in the same unit group with it (shared words
+    >= NEAR_DUPLICATE_JACCARD), so queries are as novel to the index as real input is.
+    """
+    by_code: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
+    for code, title, kind in corpus.titles:
+        by_code[code][normalize_title(title)].append((title, kind))
+    held_titles: dict[str, list[str]] = defaultdict(list)
+    held_keys: set[tuple[str, str]] = set()
+    for code, groups in sorted(by_code.items()):
+        holdable = sorted(
+            n for n, items in groups.items() if n and all(k in HOLDABLE_KINDS for _, k in items)
+        )
+        rng.shuffle(holdable)
+        budget = int(len(holdable) * HELD_OUT_TITLES)
+        tokens = {n: _tokens(n) for n in holdable}
+        for seed_title in holdable:
+            if len([k for k in held_keys if k[0] == code]) >= budget:
+                break
+            if (code, seed_title) in held_keys:
+                continue
+            for norm in holdable:
+                if (code, norm) not in held_keys and _similar(tokens[seed_title], tokens[norm]):
+                    held_keys.add((code, norm))
+                    held_titles[code].append(groups[norm][0][0])
+    duties_by_code: dict[str, list[str]] = defaultdict(list)
+    for code, duty in corpus.duties:
+        duties_by_code[code].append(duty)
+    held_duties: dict[str, list[str]] = defaultdict(list)
+    kept_duties = []
+    for code, items in sorted(duties_by_code.items()):
+        items = items[:]
+        rng.shuffle(items)
+        n_out = int(len(items) * HELD_OUT_DUTIES) if len(items) >= 4 else 0
+        held_duties[code] = items[:n_out]
+        kept_duties += [(code, d) for d in items[n_out:]]
+    train = NocCorpus(
+        unit_groups=corpus.unit_groups,
+        titles=[t for t in corpus.titles if (t[0], normalize_title(t[1])) not in held_keys],
+        duties=kept_duties,
+        lead_statements=corpus.lead_statements,
+        workplaces=corpus.workplaces,
+    )
+    return train, held_titles, held_duties
+
+
+def make_queries(
+    held_titles: dict[str, list[str]],
+    held_duties: dict[str, list[str]],
+    workplaces: dict[str, list[str]],
+    codes: list[str],
+    rng: random.Random,
+) -> list[Query]:
+    """Queries shaped like real input from the held-out titles and duties.
+
+    Titles alone, titles with a few duty lines, titles with a workplace as the "industry"
+    (how survey answers look), and bundles of duty lines alone.
+    """
+    position = {c: i for i, c in enumerate(codes)}
+    queries = []
+    for code in codes:
+        duties = held_duties.get(code, [])
+        places = workplaces.get(code, [])
+        for title in held_titles.get(code, []):
+            shown = _roughen(title, rng) if rng.random() < 0.5 else title
+            draw = rng.random()
+            if duties and draw < 0.2:
+                picked = rng.sample(duties, k=min(len(duties), rng.randint(1, 3)))
+                queries.append(Query(shown, ". ".join(picked), position[code]))
+            elif places and draw < 0.4:
+                queries.append(Query(shown, rng.choice(places), position[code]))
+            else:
+                queries.append(Query(shown, "", position[code]))
+        if len(duties) >= 2:
+            for _ in range(2):
+                picked = rng.sample(duties, k=min(len(duties), rng.randint(2, 5)))
+                queries.append(Query("", ". ".join(picked), position[code]))
+    rng.shuffle(queries)
+    return queries
+
+
+def build_parts(
+    corpus: NocCorpus, codes: list[str], seed: int
+) -> tuple[TitleIndex, DutyIndex, TextClassifier]:
+    """Indexes and classifier from a corpus."""
+    position = {c: i for i, c in enumerate(codes)}
+    titles = TitleIndex.build([(c, t) for c, t, _ in corpus.titles], codes)
+    duties = DutyIndex.build(corpus.duties, codes)
+    texts, labels, seen = [], [], set()
+
+    def add(text: str, code: str) -> None:
+        key = (text, code)
+        if text and key not in seen:
+            seen.add(key)
+            texts.append(text)
+            labels.append(position[code])
+
+    for code, title, _ in corpus.titles:
+        add(normalize_title(title), code)
+    for code, duty in corpus.duties:
+        add(normalize_text(duty), code)
+    for code, statement in corpus.lead_statements:
+        add(normalize_text(statement), code)
+    for code, unit in corpus.unit_groups.items():
+        add(normalize_text(unit.definition), code)
+        add(normalize_title(unit.title), code)
+    classifier = TextClassifier.fit(texts, labels, len(codes), seed=seed)
+    return titles, duties, classifier
+
+
+def train(
+    corpus: NocCorpus,
+    *,
+    seed: int = 0,
+    max_fusion_queries: int = 12_000,
+    log: Callable[[str], None] = lambda message: None,
+) -> MapperModel:
+    """Train a MapperModel from the official corpus; logs progress through ``log``."""
+    import sklearn
+
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    codes = sorted(corpus.unit_groups)
+    train_corpus, held_titles, held_duties = split_corpus(corpus, rng)
+    places: dict[str, list[str]] = defaultdict(list)
+    for code, place in corpus.workplaces:
+        places[code].append(place)
+    queries = make_queries(held_titles, held_duties, places, codes, rng)[:max_fusion_queries]
+    log(
+        f"held out {sum(map(len, held_titles.values()))} titles and {sum(map(len, held_duties.values()))} duties"
+    )
+    titles, duties, classifier = build_parts(train_corpus, codes, seed)
+    log(f"trained split models in {time.perf_counter() - started:.0f}s; featurising {len(queries)} queries")
+    prepared = [prepare(q.title, q.duties) for q in queries]
+    signals = compute_signals(prepared, titles, duties, classifier, len(codes))
+    cand_lists, features = candidate_features(prepared, signals, titles, duties)
+    truth = [
+        int(np.flatnonzero(c == q.code)[0]) if q.code in c else -1
+        for c, q in zip(cand_lists, queries, strict=True)
+    ]
+    fit_mask = np.asarray([i % 3 != 0 for i in range(len(queries))])
+    fusion = Fusion.fit(features, [len(c) for c in cand_lists], truth, fit_mask, seed=seed)
+    log(f"fusion fitted (temperature {fusion.temperature:.2f}, candidate coverage {fusion.coverage:.3f})")
+    held_metrics = _held_out_metrics(fusion, features, cand_lists, truth, fit_mask)
+    titles, duties, classifier = build_parts(corpus, codes, seed)
+    seconds = time.perf_counter() - started
+    log(f"final models trained; total {seconds:.0f}s")
+    metadata = {
+        "format": FORMAT_VERSION,
+        "trainer_version": TRAINER_VERSION,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "training_seconds": round(seconds, 1),
+        "noc_version": "NOC 2021 V1.0",
+        "source_fingerprint": corpus.source_fingerprint,
+        "seed": seed,
+        "corpus": {
+            "unit_groups": len(codes),
+            "titles": len(corpus.titles),
+            "duties": len(corpus.duties),
+            "lead_statements": len(corpus.lead_statements),
+        },
+        "held_out": held_metrics,
+        "libraries": _library_versions(sklearn.__version__),
+    }
+    return MapperModel(
+        codes=codes,
+        code_titles=[corpus.unit_groups[c].title for c in codes],
+        code_teer=[corpus.unit_groups[c].teer for c in codes],
+        titles=titles,
+        duties=duties,
+        classifier=classifier,
+        fusion=fusion,
+        metadata=metadata,
+    )
+
+
+def _held_out_metrics(fusion: Fusion, features, cand_lists, truth, fit_mask) -> dict:
+    """Top-1 / ECE on the calibration queries (held-out official data, not the benchmark)."""
+    from mapper.calibrate import expected_calibration_error
+
+    dists = fusion.distributions(features, [len(c) for c in cand_lists])
+    conf, correct = [], []
+    for i, dist in enumerate(dists):
+        if fit_mask[i] or not len(dist):
+            continue
+        best = int(np.argmax(dist))
+        conf.append(float(dist[best]))
+        correct.append(truth[i] == best)
+    return {
+        "queries": len(conf),
+        "top1": round(float(np.mean(correct)), 4) if conf else None,
+        "ece": round(expected_calibration_error(np.asarray(conf), np.asarray(correct)), 4) if conf else None,
+    }
+
+
+def _library_versions(sklearn_version: str) -> dict[str, str]:
+    import rapidfuzz
+    import scipy
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn_version,
+        "rapidfuzz": rapidfuzz.__version__,
+    }
