@@ -1,6 +1,6 @@
 """Fuse candidate features into calibrated probabilities.
 
-A gradient-boosted classifier scores each (query, candidate code) pair; the scores of one
+A small neural network scores each (query, candidate code) pair; the scores of one
 query's candidates are turned into a distribution with a softmax whose temperature is fitted
 on held-out official data (titles and duties kept out of every index the features come from),
 then scaled by how often the right code is among the candidates at all. Nothing here ever
@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+#: Networks averaged in the fusion (different seeds): steadier scores than one network.
+ENSEMBLE = 3
 
 
 def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -28,18 +31,36 @@ def _split(values: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
 
 @dataclass
 class Fusion:
-    model: object  # sklearn HistGradientBoostingClassifier (binary: candidate is right)
+    """A small neural scorer of (query, candidate) feature rows, kept as numpy arrays.
+
+    Trained with scikit-learn's MLPClassifier (binary: is this candidate the right code?) and
+    applied with two matrix products, so mapping needs no scikit-learn import.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    networks: list[list[tuple[np.ndarray, np.ndarray]]]  # an ensemble; scores are averaged
     temperature: float
     coverage: float  # share of held-out queries whose right code was among the candidates
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        inputs = (features - self.mean) / self.scale
+        total = np.zeros(len(features), dtype=np.float32)
+        for layers in self.networks:
+            x = inputs
+            for weights, bias in layers[:-1]:
+                x = np.maximum(x @ weights + bias, 0.0)
+            weights, bias = layers[-1]
+            total += (x @ weights + bias).ravel()
+        return total / len(self.networks)
 
     def distributions(self, features: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
         """Probability of each candidate, per query (same order as the candidates)."""
         if not len(features):
             return [np.zeros(0) for _ in sizes]
-        scores = self.model.decision_function(features)
         return [
             _softmax(block, self.temperature) * self.coverage if len(block) else block
-            for block in _split(scores, sizes)
+            for block in _split(self.scores(features), sizes)
         ]
 
     @classmethod
@@ -56,7 +77,7 @@ class Fusion:
         Queries flagged in ``fit_queries`` train the scorer; the others fit the temperature
         and the coverage, so calibration is measured on data the scorer did not see.
         """
-        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.neural_network import MLPClassifier
 
         owner = np.repeat(np.arange(len(sizes)), sizes)
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
@@ -65,21 +86,36 @@ class Fusion:
             if pos >= 0:
                 labels[offsets[i] + pos] = 1
         rows = fit_queries[owner]
-        model = HistGradientBoostingClassifier(
-            max_iter=300, learning_rate=0.08, max_leaf_nodes=31, l2_regularization=1.0, random_state=seed
-        )
-        model.fit(features[rows], labels[rows])
-        scores = _split(model.decision_function(features), sizes)
+        mean = features[rows].mean(axis=0)
+        scale = features[rows].std(axis=0) + 1e-6
+        networks = []
+        for member in range(ENSEMBLE):
+            mlp = MLPClassifier(
+                hidden_layer_sizes=(64, 32),
+                alpha=1e-3,
+                max_iter=60,
+                early_stopping=True,
+                random_state=seed + member,
+            )
+            mlp.fit((features[rows] - mean) / scale, labels[rows])
+            networks.append(
+                [
+                    (w.astype(np.float32), b.astype(np.float32))
+                    for w, b in zip(mlp.coefs_, mlp.intercepts_, strict=True)
+                ]
+            )
+        fusion = cls(mean.astype(np.float32), scale.astype(np.float32), networks, 1.0, 1.0)
+        scores = _split(fusion.scores(features), sizes)
         held = [i for i in range(len(sizes)) if not fit_queries[i]]
         found = [i for i in held if truth_position[i] >= 0]
-        coverage = len(found) / max(len(held), 1)
+        fusion.coverage = len(found) / max(len(held), 1)
         grid = np.exp(np.linspace(np.log(0.2), np.log(5.0), 60))
 
         def nll(t: float) -> float:
             return -float(np.mean([np.log(_softmax(scores[i], t)[truth_position[i]] + 1e-12) for i in found]))
 
-        temperature = float(min(grid, key=nll))
-        return cls(model, temperature, coverage)
+        fusion.temperature = float(min(grid, key=nll))
+        return fusion
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from mapper.vectorize import Tfidf
+
 #: Weights kept per class after training (the rest are near zero and only cost memory).
 KEEP_PER_CLASS = 4000
 
 
 @dataclass
 class TextClassifier:
-    word: object  # TfidfVectorizer over words (1-2 grams)
-    char: object  # TfidfVectorizer over characters (3-5 grams within word boundaries)
+    word: Tfidf  # words and word pairs
+    char: Tfidf  # character 3-5 grams within word boundaries
     weights: sp.csr_matrix  # features x classes, pruned
     bias: np.ndarray  # classes
 
@@ -37,19 +39,13 @@ class TextClassifier:
         seed: int = 0,
     ) -> TextClassifier:
         """``texts`` are already normalised; ``labels`` are class indexes in [0, n_classes)."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import SGDClassifier
 
-        word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, dtype=np.float32)
-        char = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=(3, 5),
-            sublinear_tf=True,
-            min_df=3,
-            max_features=100_000,
-            dtype=np.float32,
+        word, word_matrix = Tfidf.fit_transform(texts, ngram_range=(1, 2), min_df=2)
+        char, char_matrix = Tfidf.fit_transform(
+            texts, analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_features=100_000
         )
-        features = sp.hstack([word.fit_transform(texts), char.fit_transform(texts)]).tocsr()
+        features = sp.hstack([word_matrix, char_matrix]).tocsr()
         model = SGDClassifier(
             loss="hinge", alpha=alpha, max_iter=epochs, tol=None, n_jobs=2, random_state=seed, average=False
         )

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mapper.normalize import normalize_text, normalize_title
+from mapper.vectorize import Tfidf
 
 #: Title kinds that are names of the occupation itself (exclusions point elsewhere, handled apart).
 TITLE_KINDS = (
@@ -58,7 +59,7 @@ class TitleIndex:
     display: list[str]  # a published spelling of each row, for evidence
     row_code: np.ndarray  # code index per row
     exact: dict[str, tuple[int, ...]]  # normalised title -> code indexes
-    vectorizer: object  # word TF-IDF fitted on the titles
+    vectorizer: Tfidf  # words and word pairs of the titles
     matrix: sp.csr_matrix  # rows x features, L2-normalised
     rows_of_code: list[np.ndarray]
     code_vocab: list[frozenset[str]]  # every word used in the code's titles
@@ -68,8 +69,6 @@ class TitleIndex:
     @classmethod
     def build(cls, pairs: Sequence[tuple[str, str]], codes: Sequence[str]) -> TitleIndex:
         """``pairs`` = (code, published title)."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         position = {c: i for i, c in enumerate(codes)}
         seen: dict[tuple[str, int], int] = {}
         titles, display, row_code = [], [], []
@@ -86,10 +85,7 @@ class TitleIndex:
             titles.append(norm)
             display.append(title)
             row_code.append(position[code])
-        vectorizer = TfidfVectorizer(
-            ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b", dtype=np.float32
-        )
-        matrix = vectorizer.fit_transform(titles).tocsr()
+        vectorizer, matrix = Tfidf.fit_transform(titles, ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b")
         row_code_arr = np.asarray(row_code, dtype=np.int32)
         rows_of_code = [np.flatnonzero(row_code_arr == i) for i in range(len(codes))]
         vocab: list[set[str]] = [set() for _ in codes]
@@ -97,7 +93,7 @@ class TitleIndex:
         for title, code in zip(titles, row_code, strict=True):
             vocab[code].update(title.split())
             heads[code].update(head_words(title))
-        idf = {w: float(vectorizer.idf_[j]) for w, j in vectorizer.vocabulary_.items() if " " not in w}
+        idf = {w: float(vectorizer.idf[j]) for w, j in vectorizer.vocabulary.items() if " " not in w}
         return cls(
             titles=titles,
             display=display,
@@ -138,21 +134,18 @@ class DutyIndex:
 
     duties: list[str]  # published text
     row_code: np.ndarray
-    vectorizer: object
+    vectorizer: Tfidf
     matrix: sp.csr_matrix
     rows_of_code: list[np.ndarray]
 
     @classmethod
     def build(cls, pairs: Sequence[tuple[str, str]], codes: Sequence[str]) -> DutyIndex:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         position = {c: i for i, c in enumerate(codes)}
         duties = [d for _, d in pairs]
         row_code = np.asarray([position[c] for c, _ in pairs], dtype=np.int32)
-        vectorizer = TfidfVectorizer(
-            ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=1, dtype=np.float32
+        vectorizer, matrix = Tfidf.fit_transform(
+            [normalize_text(d) for d in duties], ngram_range=(1, 2), stop_words="english"
         )
-        matrix = vectorizer.fit_transform([normalize_text(d) for d in duties]).tocsr()
         rows_of_code = [np.flatnonzero(row_code == i) for i in range(len(codes))]
         return cls(duties, row_code, vectorizer, matrix, rows_of_code)
 
@@ -163,3 +156,22 @@ class DutyIndex:
     def line_best_per_code(self, lines: Sequence[str], n_codes: int) -> np.ndarray:
         """(lines x codes): for each line, its best similarity to a main duty of each code."""
         return per_code_max(self.line_similarities(lines), self.row_code, n_codes)
+
+
+@dataclass
+class CodeDocuments:
+    """One document per unit group (all its official text), for a centroid-style similarity."""
+
+    vectorizer: Tfidf
+    matrix: sp.csr_matrix  # codes x features
+
+    @classmethod
+    def build(cls, texts_by_code: Sequence[str]) -> CodeDocuments:
+        vectorizer, matrix = Tfidf.fit_transform(
+            [normalize_text(t) for t in texts_by_code], ngram_range=(1, 2), stop_words="english"
+        )
+        return cls(vectorizer, matrix)
+
+    def similarities(self, texts: Sequence[str]) -> np.ndarray:
+        """(texts x codes) cosine similarity of already-normalised texts."""
+        return np.asarray((self.vectorizer.transform(texts) @ self.matrix.T).todense(), dtype=np.float32)

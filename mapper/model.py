@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,11 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from mapper.calibrate import Fusion
-from mapper.classifier import TextClassifier
 from mapper.explain import explain
-from mapper.index import DutyIndex, TitleIndex
 from mapper.results import Evidence, Mapping, Suggestion
-from mapper.signals import Prepared, candidate_features, compute_signals, prepare
+from mapper.signals import Parts, Prepared, candidate_features, compute_signals, prepare
 
 FORMAT_VERSION = 1
 #: Top-1 and top-2 closer than this (in probability) are flagged as ambiguous.
@@ -31,9 +30,7 @@ class MapperModel:
     codes: list[str]
     code_titles: list[str]
     code_teer: list[int]
-    titles: TitleIndex
-    duties: DutyIndex
-    classifier: TextClassifier
+    parts: Parts
     fusion: Fusion
     metadata: dict
 
@@ -51,9 +48,8 @@ class MapperModel:
         if not live:
             return results
         batch = [prepared[i] for i in live]
-        n_codes = len(self.codes)
-        signals = compute_signals(batch, self.titles, self.duties, self.classifier, n_codes)
-        cand_lists, features = candidate_features(batch, signals, self.titles, self.duties)
+        signals = compute_signals(batch, self.parts)
+        cand_lists, features = candidate_features(batch, signals, self.parts)
         dists = self.fusion.distributions(features, [len(c) for c in cand_lists])
         for j, i in enumerate(live):
             results[i] = self._mapping(batch[j], signals, j, cand_lists[j], dists[j], top_k, evidence)
@@ -74,7 +70,7 @@ class MapperModel:
                     teer=self.code_teer[c],
                     confidence=round(float(probs[k]), 4),
                     method="exact_title" if c in exact else "fused",
-                    evidence=explain(q, c, self.titles, self.duties, signals.duty_best[j])
+                    evidence=explain(q, c, self.parts.titles, self.parts.duties, signals.duty_best[j])
                     if with_evidence
                     else Evidence(),
                 )
@@ -98,27 +94,28 @@ class MapperModel:
 
     # ---------------------------------------------------------------- persistence
     def save(self, path: Path) -> Path:
-        """Write the model atomically (``<path>`` plus a readable ``<path>.json`` of metadata)."""
-        import joblib
+        """Write the model atomically (``<path>`` plus a readable ``<path>.json`` of metadata).
 
+        Plain pickle (protocol 5) rather than joblib: loading then needs no extra import.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        joblib.dump({"format": FORMAT_VERSION, "model": self}, tmp, compress=0)
+        with tmp.open("wb") as handle:
+            pickle.dump({"format": FORMAT_VERSION, "model": self}, handle, protocol=5)
         tmp.replace(path)
         path.with_name(path.name + ".json").write_text(json.dumps(self.metadata, indent=2, default=str))
         return path
 
     @staticmethod
     def load(path: Path) -> MapperModel:
-        import joblib
-
         path = Path(path)
         if not path.is_file():
             raise ModelError(f"no trained model at {path}: run `uv run nocfit refresh` first")
         started = time.perf_counter()
         try:
-            payload = joblib.load(path)
+            with path.open("rb") as handle:
+                payload = pickle.load(handle)
         except Exception as exc:  # corrupt file, missing class, pickle from another version
             raise ModelError(f"cannot load the model at {path}: {exc}") from exc
         if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:

@@ -220,7 +220,12 @@ def _invert_comma(text: str) -> str:
 
 def normalize_title(text: str, *, drop_grades: bool = True) -> str:
     """Canonical form of a job title (also used for index titles)."""
-    text = fold(text[:MAX_TITLE_CHARS])
+    return _normalize_title(text[:MAX_TITLE_CHARS], drop_grades)
+
+
+@lru_cache(maxsize=100_000)
+def _normalize_title(text: str, drop_grades: bool) -> str:
+    text = fold(text)
     text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
     text = re.sub(r"\bw/", "with ", text)
     text = _CONTRACT.sub(" ", text)

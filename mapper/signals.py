@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mapper.classifier import TextClassifier
-from mapper.index import DutyIndex, TitleIndex, per_code_max
+from mapper.index import CodeDocuments, DutyIndex, TitleIndex, per_code_max
 from mapper.normalize import normalize_text, normalize_title, split_duties, split_roles
 
 FEATURES = (
@@ -38,6 +38,8 @@ FEATURES = (
     "exact_unique",
     "duty_align",
     "duty_align_gap",
+    "doc_sim",
+    "doc_sim_gap",
     "duty_coverage",
     "has_title",
     "has_duties",
@@ -45,8 +47,30 @@ FEATURES = (
     "duty_words",
     "title_tokens",
     "code_titles",
+    "cue_manager",
+    "cue_supervisor",
+    "cue_helper",
+    "code_teer",
+    "code_is_manager",
+    "code_is_supervisor",
 )
-TOP_PER_SIGNAL = {"clf_all": 15, "clf_title": 8, "clf_duty": 8, "knn": 12, "knn_role": 4, "duty_align": 8}
+# Words in a title that say where in the hierarchy the job sits (matched to the code's TEER).
+MANAGER_CUES = frozenset({"manager", "director", "chief", "head", "president", "executive", "owner"})
+SUPERVISOR_CUES = frozenset(
+    {"supervisor", "lead", "leader", "foreman", "forewoman", "foreperson", "contractor"}
+)
+HELPER_CUES = frozenset(
+    {"helper", "labourer", "laborer", "aide", "attendant", "trainee", "apprentice", "assistant"}
+)
+TOP_PER_SIGNAL = {
+    "clf_all": 15,
+    "clf_title": 8,
+    "clf_duty": 8,
+    "knn": 12,
+    "knn_role": 4,
+    "duty_align": 8,
+    "doc_sim": 6,
+}
 #: A main duty counts as covered when an input line is at least this similar to it.
 COVERAGE_SIMILARITY = 0.25
 
@@ -79,6 +103,23 @@ def prepare(title: str, duties: str) -> Prepared:
 
 
 @dataclass
+class Parts:
+    """Everything trained from the corpus that the signals need."""
+
+    titles: TitleIndex
+    duties: DutyIndex
+    documents: CodeDocuments
+    classifier: TextClassifier
+    teer: np.ndarray  # TEER of each code
+    is_manager: np.ndarray  # class title names managers
+    is_supervisor: np.ndarray  # class title names supervisors or contractors
+
+    @property
+    def n_codes(self) -> int:
+        return len(self.titles.rows_of_code)
+
+
+@dataclass
 class Signals:
     """Per-query, per-code scores (dense arrays, queries x codes)."""
 
@@ -89,23 +130,21 @@ class Signals:
     knn_role: np.ndarray
     exact: list[tuple[int, ...]]
     duty_align: np.ndarray
+    doc_sim: np.ndarray
     #: (queries x title rows) word similarities, kept to shortlist titles for RapidFuzz.
     title_sims: object
     #: Per query with duty lines: each main duty's best similarity to any input line.
     duty_best: list[np.ndarray | None] = field(default_factory=list)
 
 
-def compute_signals(
-    queries: Sequence[Prepared],
-    titles: TitleIndex,
-    duties: DutyIndex,
-    classifier: TextClassifier,
-    n_codes: int,
-) -> Signals:
+def compute_signals(queries: Sequence[Prepared], parts: Parts) -> Signals:
+    titles, duties, classifier, n_codes = parts.titles, parts.duties, parts.classifier, parts.n_codes
     n = len(queries)
     title_texts = [q.title_norm for q in queries]
     duty_texts = [q.duty_norm for q in queries]
-    clf_all = classifier.decision([f"{t} {d}".strip() for t, d in zip(title_texts, duty_texts, strict=True)])
+    both = [f"{t} {d}".strip() for t, d in zip(title_texts, duty_texts, strict=True)]
+    clf_all = classifier.decision(both)
+    doc_sim = parts.documents.similarities(both)
     clf_title = classifier.decision(title_texts)
     clf_duty = classifier.decision(duty_texts)
     title_sims = titles.similarities(title_texts)
@@ -133,7 +172,9 @@ def compute_signals(
             mask = owner == i
             duty_align[i] = per_line[mask].mean(axis=0)
             duty_best[i] = np.asarray(sims[np.flatnonzero(mask)].max(axis=0).todense()).ravel()
-    return Signals(clf_all, clf_title, clf_duty, knn, knn_role, exact, duty_align, title_sims, duty_best)
+    return Signals(
+        clf_all, clf_title, clf_duty, knn, knn_role, exact, duty_align, doc_sim, title_sims, duty_best
+    )
 
 
 def candidates(signals: Signals, i: int) -> list[int]:
@@ -158,11 +199,12 @@ def _rank(row: np.ndarray, cands: np.ndarray) -> np.ndarray:
 
 
 def candidate_features(
-    queries: Sequence[Prepared], signals: Signals, titles: TitleIndex, duties: DutyIndex
+    queries: Sequence[Prepared], signals: Signals, parts: Parts
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Candidate code indexes per query and one feature matrix (all candidates stacked)."""
     from rapidfuzz import fuzz, process
 
+    titles, duties = parts.titles, parts.duties
     blocks, cand_lists = [], []
     code_sizes = np.asarray([len(r) for r in titles.rows_of_code], dtype=np.float32)
     for i, q in enumerate(queries):
@@ -171,7 +213,7 @@ def candidate_features(
         m = len(cands)
         f = np.zeros((m, len(FEATURES)), dtype=np.float32)
         col = {name: j for j, name in enumerate(FEATURES)}
-        for name in ("clf_all", "clf_title", "clf_duty", "knn", "duty_align"):
+        for name in ("clf_all", "clf_title", "clf_duty", "knn", "duty_align", "doc_sim"):
             row = getattr(signals, name)[i]
             f[:, col[name]] = row[cands]
             if f"{name}_gap" in col:
@@ -200,6 +242,13 @@ def candidate_features(
         f[:, col["duty_words"]] = np.log1p(len(q.duty_norm.split()))
         f[:, col["title_tokens"]] = len(q.title_norm.split())
         f[:, col["code_titles"]] = np.log1p(code_sizes[cands])
+        words = set(q.title_norm.split())
+        f[:, col["cue_manager"]] = bool(words & MANAGER_CUES)
+        f[:, col["cue_supervisor"]] = bool(words & SUPERVISOR_CUES)
+        f[:, col["cue_helper"]] = bool(words & HELPER_CUES)
+        f[:, col["code_teer"]] = parts.teer[cands]
+        f[:, col["code_is_manager"]] = parts.is_manager[cands]
+        f[:, col["code_is_supervisor"]] = parts.is_supervisor[cands]
         blocks.append(f)
     return cand_lists, (np.vstack(blocks) if blocks else np.zeros((0, len(FEATURES)), np.float32))
 

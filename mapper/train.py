@@ -25,18 +25,20 @@ import numpy as np
 from mapper.calibrate import Fusion
 from mapper.classifier import TextClassifier
 from mapper.corpus import NocCorpus
-from mapper.index import DutyIndex, TitleIndex
+from mapper.index import CodeDocuments, DutyIndex, TitleIndex
 from mapper.model import FORMAT_VERSION, MapperModel
 from mapper.normalize import normalize_text, normalize_title
-from mapper.signals import candidate_features, compute_signals, prepare
+from mapper.signals import Parts, candidate_features, compute_signals, prepare
 
 #: Bump when training changes in a way that should retrain an unchanged corpus.
 TRAINER_VERSION = "1"
-HELD_OUT_TITLES = 0.2
+HELD_OUT_TITLES = 0.3
 HELD_OUT_DUTIES = 0.25
 #: Title kinds that may be held out (canonical names always stay in the index).
 HOLDABLE_KINDS = frozenset({"index", "example", "inclusion", "all_examples_en"})
 NEAR_DUPLICATE_JACCARD = 0.5
+#: One query in this many (per unit group) is a title that stays in the index.
+KNOWN_TITLE_RATIO = 4
 
 _ROUGH_ABBREVIATIONS = {
     "senior": "sr",
@@ -147,25 +149,35 @@ def make_queries(
     workplaces: dict[str, list[str]],
     codes: list[str],
     rng: random.Random,
+    known_titles: dict[str, list[str]] | None = None,
 ) -> list[Query]:
     """Queries shaped like real input from the held-out titles and duties.
 
     Titles alone, titles with a few duty lines, titles with a workplace as the "industry"
-    (how survey answers look), and bundles of duty lines alone.
+    (how survey answers look), and bundles of duty lines alone. ``known_titles`` adds some
+    titles that *are* in the index (real input often is an official title verbatim), so the
+    fusion learns what an exact match is worth.
     """
     position = {c: i for i, c in enumerate(codes)}
+    all_places = [p for ps in workplaces.values() for p in ps] or [""]
     queries = []
     for code in codes:
         duties = held_duties.get(code, [])
         places = workplaces.get(code, [])
-        for title in held_titles.get(code, []):
+        titles = list(held_titles.get(code, []))
+        known = (known_titles or {}).get(code, [])
+        if known:
+            titles += rng.sample(known, k=min(len(known), max(1, len(titles) // KNOWN_TITLE_RATIO)))
+        for title in titles:
             shown = _roughen(title, rng) if rng.random() < 0.5 else title
             draw = rng.random()
             if duties and draw < 0.2:
                 picked = rng.sample(duties, k=min(len(duties), rng.randint(1, 3)))
                 queries.append(Query(shown, ". ".join(picked), position[code]))
-            elif places and draw < 0.4:
-                queries.append(Query(shown, rng.choice(places), position[code]))
+            elif draw < 0.4:
+                # Survey answers give an industry: sometimes telling, often generic or unrelated.
+                pool = places if places and rng.random() < 0.5 else all_places
+                queries.append(Query(shown, rng.choice(pool), position[code]))
             else:
                 queries.append(Query(shown, "", position[code]))
         if len(duties) >= 2:
@@ -176,13 +188,20 @@ def make_queries(
     return queries
 
 
-def build_parts(
-    corpus: NocCorpus, codes: list[str], seed: int
-) -> tuple[TitleIndex, DutyIndex, TextClassifier]:
+def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
     """Indexes and classifier from a corpus."""
     position = {c: i for i, c in enumerate(codes)}
     titles = TitleIndex.build([(c, t) for c, t, _ in corpus.titles], codes)
     duties = DutyIndex.build(corpus.duties, codes)
+    documents_text: dict[str, list[str]] = defaultdict(list)
+    for code, title, kind in corpus.titles:
+        if kind != "all_examples_fr":
+            documents_text[code].append(title)
+    for code, text in [*corpus.duties, *corpus.lead_statements, *corpus.workplaces]:
+        documents_text[code].append(text)
+    for code, unit in corpus.unit_groups.items():
+        documents_text[code].append(unit.definition)
+    documents = CodeDocuments.build([" . ".join(documents_text[c]) for c in codes])
     texts, labels, seen = [], [], set()
 
     def add(text: str, code: str) -> None:
@@ -202,7 +221,18 @@ def build_parts(
         add(normalize_text(unit.definition), code)
         add(normalize_title(unit.title), code)
     classifier = TextClassifier.fit(texts, labels, len(codes), seed=seed)
-    return titles, duties, classifier
+    class_titles = [normalize_title(corpus.unit_groups[c].title) for c in codes]
+    return Parts(
+        titles,
+        duties,
+        documents,
+        classifier,
+        teer=np.asarray([corpus.unit_groups[c].teer for c in codes], dtype=np.float32),
+        is_manager=np.asarray([" manager" in f" {t}" for t in class_titles], dtype=np.float32),
+        is_supervisor=np.asarray(
+            [bool(set(t.split()) & {"supervisor", "contractor"}) for t in class_titles], dtype=np.float32
+        ),
+    )
 
 
 def train(
@@ -222,15 +252,19 @@ def train(
     places: dict[str, list[str]] = defaultdict(list)
     for code, place in corpus.workplaces:
         places[code].append(place)
-    queries = make_queries(held_titles, held_duties, places, codes, rng)[:max_fusion_queries]
+    known: dict[str, list[str]] = defaultdict(list)
+    for code, title, kind in train_corpus.titles:
+        if kind in HOLDABLE_KINDS:
+            known[code].append(title)
+    queries = make_queries(held_titles, held_duties, places, codes, rng, known)[:max_fusion_queries]
     log(
         f"held out {sum(map(len, held_titles.values()))} titles and {sum(map(len, held_duties.values()))} duties"
     )
-    titles, duties, classifier = build_parts(train_corpus, codes, seed)
+    parts = build_parts(train_corpus, codes, seed)
     log(f"trained split models in {time.perf_counter() - started:.0f}s; featurising {len(queries)} queries")
     prepared = [prepare(q.title, q.duties) for q in queries]
-    signals = compute_signals(prepared, titles, duties, classifier, len(codes))
-    cand_lists, features = candidate_features(prepared, signals, titles, duties)
+    signals = compute_signals(prepared, parts)
+    cand_lists, features = candidate_features(prepared, signals, parts)
     truth = [
         int(np.flatnonzero(c == q.code)[0]) if q.code in c else -1
         for c, q in zip(cand_lists, queries, strict=True)
@@ -239,7 +273,7 @@ def train(
     fusion = Fusion.fit(features, [len(c) for c in cand_lists], truth, fit_mask, seed=seed)
     log(f"fusion fitted (temperature {fusion.temperature:.2f}, candidate coverage {fusion.coverage:.3f})")
     held_metrics = _held_out_metrics(fusion, features, cand_lists, truth, fit_mask)
-    titles, duties, classifier = build_parts(corpus, codes, seed)
+    parts = build_parts(corpus, codes, seed)
     seconds = time.perf_counter() - started
     log(f"final models trained; total {seconds:.0f}s")
     metadata = {
@@ -263,9 +297,7 @@ def train(
         codes=codes,
         code_titles=[corpus.unit_groups[c].title for c in codes],
         code_teer=[corpus.unit_groups[c].teer for c in codes],
-        titles=titles,
-        duties=duties,
-        classifier=classifier,
+        parts=parts,
         fusion=fusion,
         metadata=metadata,
     )

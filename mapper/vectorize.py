@@ -1,0 +1,118 @@
+"""TF-IDF vectors: fitted with scikit-learn, applied without it.
+
+Importing scikit-learn takes about two seconds, longer than the whole model may take to load.
+``Tfidf.fit`` fits a ``TfidfVectorizer`` and keeps only what transforming needs (vocabulary,
+idf weights, analyzer settings); ``Tfidf.transform`` reproduces scikit-learn's word and
+``char_wb`` analyzers exactly (tests compare the two), with numpy and scipy only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+@dataclass
+class Tfidf:
+    analyzer: str  # "word" or "char_wb"
+    ngram_range: tuple[int, int]
+    token_pattern: str
+    stop_words: frozenset[str]
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    sublinear_tf: bool
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], **options) -> Tfidf:
+        return cls.fit_transform(texts, **options)[0]
+
+    @classmethod
+    def fit_transform(
+        cls,
+        texts: Sequence[str],
+        *,
+        analyzer: str = "word",
+        ngram_range: tuple[int, int] = (1, 1),
+        token_pattern: str = r"(?u)\b\w\w+\b",
+        stop_words: str | None = None,
+        min_df: int = 1,
+        max_features: int | None = None,
+        sublinear_tf: bool = True,
+    ) -> tuple[Tfidf, sp.csr_matrix]:
+        """Fit on ``texts`` and return the vectoriser with the texts' (scikit-learn computed) matrix."""
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+        vectorizer = TfidfVectorizer(
+            analyzer=analyzer,
+            ngram_range=ngram_range,
+            token_pattern=token_pattern,
+            stop_words=stop_words,
+            min_df=min_df,
+            max_features=max_features,
+            sublinear_tf=sublinear_tf,
+            dtype=np.float32,
+        )
+        matrix = vectorizer.fit_transform(texts).tocsr()
+        fitted = cls(
+            analyzer=analyzer,
+            ngram_range=ngram_range,
+            token_pattern=token_pattern,
+            stop_words=frozenset(ENGLISH_STOP_WORDS) if stop_words == "english" else frozenset(),
+            vocabulary={term: int(i) for term, i in vectorizer.vocabulary_.items()},
+            idf=vectorizer.idf_.astype(np.float32),
+            sublinear_tf=sublinear_tf,
+        )
+        return fitted, matrix
+
+    @property
+    def n_features(self) -> int:
+        return len(self.idf)
+
+    def terms(self, text: str) -> Iterable[str]:
+        """The n-grams scikit-learn's analyzer would produce for ``text`` (lower-cased)."""
+        text = text.lower()
+        low, high = self.ngram_range
+        if self.analyzer == "char_wb":
+            for word in _WHITE_SPACES.sub(" ", text).split():
+                word = f" {word} "
+                for n in range(low, high + 1):
+                    yield word[:n]
+                    offset = 0
+                    while offset + n < len(word):
+                        offset += 1
+                        yield word[offset : offset + n]
+                    if offset == 0:  # a word shorter than n is counted once, as scikit-learn does
+                        break
+            return
+        tokens = [t for t in re.findall(self.token_pattern, text) if t not in self.stop_words]
+        for n in range(low, high + 1):
+            for start in range(len(tokens) - n + 1):
+                yield " ".join(tokens[start : start + n])
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        vocabulary = self.vocabulary
+        indptr, indices, values = [0], [], []
+        for text in texts:
+            counts = Counter(j for j in map(vocabulary.get, self.terms(text)) if j is not None)
+            weights = []
+            for j, count in counts.items():
+                tf = 1.0 + math.log(count) if self.sublinear_tf else float(count)
+                weights.append(tf * float(self.idf[j]))
+            norm = math.sqrt(sum(w * w for w in weights)) or 1.0
+            indices.extend(counts.keys())
+            values.extend(w / norm for w in weights)
+            indptr.append(len(indices))
+        matrix = sp.csr_matrix(
+            (np.asarray(values, dtype=np.float32), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
+            shape=(len(texts), self.n_features),
+        )
+        matrix.sort_indices()
+        return matrix
