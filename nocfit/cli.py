@@ -50,6 +50,57 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------ map
+def cmd_map(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from nocfit import map_command as mc
+
+    if args.input or args.output:
+        if not (args.input and args.output):
+            raise UsageError("batch mapping needs both --input and --output")
+        if args.text or args.title or args.duties:
+            raise UsageError("give either a query or --input/--output, not both")
+        if not Path(args.input).is_file():
+            raise UsageError(f"input file {args.input} does not exist")
+    elif not (args.text or args.title or args.duties):
+        raise UsageError('give a query: nocfit map "job title or description", or --title/--duties')
+    if not 1 <= args.top_k <= 20:
+        raise UsageError("--top-k must be between 1 and 20")
+    try:
+        model = mc.load_model(Path(args.model) if args.model else None)
+        if args.input:
+            mapped, errors = mc.map_batch_file(
+                model,
+                Path(args.input),
+                Path(args.output),
+                top_k=args.top_k,
+                input_format=args.format,
+                output_format=args.format,
+                evidence=args.evidence,
+                progress=not args.quiet,
+            )
+            for error in errors[:50]:
+                print(f"nocfit map: {args.input}, {error}", file=sys.stderr)
+            if len(errors) > 50:
+                print(f"nocfit map: ... and {len(errors) - 50} more bad lines", file=sys.stderr)
+            print(f"mapped {mapped} line(s) into {args.output}; {len(errors)} bad line(s) skipped", file=sys.stderr)
+            return 0 if mapped or not errors else 1
+    except mc.MapInputError as exc:
+        raise UsageError(str(exc)) from None
+    title, duties = args.title or "", args.duties or ""
+    if args.text:
+        free_title, free_duties = mc.split_free_text(args.text)
+        title, duties = title or free_title, (f"{duties}\n{free_duties}".strip() if free_duties else duties)
+    mapping = model.map(title, duties, top_k=args.top_k, evidence=True)
+    if args.json:
+        print(json.dumps(mc.mapping_dict(mapping), ensure_ascii=False, indent=2))
+    else:
+        mc.print_table(mapping, title, duties, sys.stdout)
+    return 0
+
+
 # ------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -69,6 +120,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--download", action="store_true", help="re-download the official files into the cache first"
     )
     refresh.set_defaults(func=cmd_refresh)
+
+    mapper = commands.add_parser(
+        "map",
+        help="map job titles and duties to NOC 2021 codes",
+        description="Suggest NOC 2021 unit groups for a job title and/or duties, with calibrated "
+        "confidence and evidence. One query prints a table (or --json); --input/--output maps a "
+        "JSON Lines or CSV file (columns id, title, duties).",
+    )
+    mapper.add_argument("text", nargs="?", help="free text: a title, or title on the first line and duties below")
+    mapper.add_argument("--title", help="the job title")
+    mapper.add_argument("--duties", help="the duties (lines or sentences)")
+    mapper.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    mapper.add_argument("--top-k", type=int, default=5, help="number of suggestions (default 5)")
+    mapper.add_argument("--input", help="batch input file (.jsonl or .csv)")
+    mapper.add_argument("--output", help="batch output file (.jsonl or .csv)")
+    mapper.add_argument("--format", choices=["jsonl", "csv"], help="batch format when the extension does not tell")
+    mapper.add_argument("--evidence", action="store_true", help="include evidence in batch output")
+    mapper.add_argument("--quiet", action="store_true", help="no progress bar")
+    mapper.add_argument("--model", help="model file (default $NOCFIT_MODELS/current.pkl)")
+    mapper.set_defaults(func=cmd_map)
     return parser
 
 
@@ -83,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nocfit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -327,3 +327,33 @@ CREATE OR REPLACE VIEW ircc.v_category_rounds AS
     LEFT JOIN ircc.rounds r ON r.category_id = n.category_id
     GROUP BY ALL
     ORDER BY n.category_id;
+
+-- ---------------------------------------------------------------- mapper
+-- Every evaluation of a trained model (candidate of a run, and the promoted model it is compared with).
+-- source = 'all' for the whole set, else one row per source of the labelled set.
+CREATE TABLE IF NOT EXISTS mapper.evaluations (
+    run_id            VARCHAR NOT NULL,
+    model_role        VARCHAR NOT NULL,  -- candidate | promoted
+    model_fingerprint VARCHAR,
+    trained_at        TIMESTAMP,
+    dataset           VARCHAR NOT NULL,  -- labelled file name, or held_out_official
+    dataset_sha256    VARCHAR,
+    source            VARCHAR NOT NULL,
+    items             INTEGER,
+    top1              DOUBLE,
+    top5              DOUBLE,
+    ece               DOUBLE,
+    mean_confidence   DOUBLE,
+    evaluated_at      TIMESTAMP NOT NULL
+);
+
+-- Every model promoted to current.
+CREATE TABLE IF NOT EXISTS mapper.promotions (
+    run_id            VARCHAR NOT NULL,
+    model_fingerprint VARCHAR,
+    trained_at        TIMESTAMP,
+    promoted_at       TIMESTAMP NOT NULL,
+    training_seconds  DOUBLE,
+    noc_version       VARCHAR,
+    path              VARCHAR NOT NULL
+);

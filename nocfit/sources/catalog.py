@@ -104,6 +104,13 @@ SOURCES: tuple[SourceSpec, ...] = (
         licence=STATCAN_LICENCE,
         required=False,
     ),
+    SourceSpec(
+        key="bench_dev",
+        relpath="bench/noc_dev.jsonl",
+        description="Labelled job titles/duties for evaluating the mapper (optional, never downloaded)",
+        licence="see bench/README.md",
+        required=False,
+    ),
     _oasis("oasis_titles", "example-titles_oasis_2023_v1.0.csv", "OaSIS index, example and inclusion titles"),
     _oasis("oasis_labels", "labels_oasis_2023_v1.0.csv", "OaSIS profile labels"),
     _oasis("oasis_main_duties", "main-duties_oasis-2023_v1.0.csv", "OaSIS main duties"),

@@ -1,0 +1,105 @@
+"""Accuracy and calibration of a mapper on a labelled set (JSON Lines of the dev-set shape).
+
+Each item has ``title`` and/or ``duties_text`` (or ``duties``), the true ``noc2021_code`` and
+optionally a ``source`` for per-source accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mapper.calibrate import expected_calibration_error
+
+
+@dataclass(frozen=True)
+class LabelledItem:
+    id: str
+    title: str
+    duties: str
+    code: str
+    source: str
+
+
+@dataclass
+class Evaluation:
+    items: int
+    top1: float
+    top5: float
+    ece: float
+    mean_confidence: float
+    per_source: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "items": self.items,
+            "top1": round(self.top1, 4),
+            "top5": round(self.top5, 4),
+            "ece": round(self.ece, 4),
+            "mean_confidence": round(self.mean_confidence, 4),
+            "per_source": self.per_source,
+        }
+
+
+def read_labelled(path: Path) -> list[LabelledItem]:
+    """Labelled items from a JSON Lines file; a malformed line raises ValueError naming it."""
+    items = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                code = str(row["noc2021_code"]).strip()
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}, line {number}: not a labelled item ({exc})") from None
+            if not (len(code) == 5 and code.isdigit()):
+                raise ValueError(f"{path}, line {number}: noc2021_code {code!r} is not a five-digit code")
+            items.append(
+                LabelledItem(
+                    id=str(row.get("id", number)),
+                    title=str(row.get("title") or ""),
+                    duties=str(row.get("duties_text") or row.get("duties") or ""),
+                    code=code,
+                    source=str(row.get("source") or "all"),
+                )
+            )
+    return items
+
+
+def score(rankings: Iterable[list[str]], confidences: Iterable[float], items: list[LabelledItem]) -> Evaluation:
+    """Metrics from each item's ranked codes and top-1 confidence."""
+    rankings, confidences = list(rankings), np.asarray(list(confidences), dtype=float)
+    hit1 = np.asarray([r[:1] == [i.code] for r, i in zip(rankings, items, strict=True)], dtype=float)
+    hit5 = np.asarray([i.code in r[:5] for r, i in zip(rankings, items, strict=True)], dtype=float)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for k, item in enumerate(items):
+        groups[item.source].append(k)
+    per_source = {
+        source: {"items": len(ks), "top1": round(float(hit1[ks].mean()), 4), "top5": round(float(hit5[ks].mean()), 4)}
+        for source, ks in sorted(groups.items())
+    }
+    return Evaluation(
+        items=len(items),
+        top1=float(hit1.mean()) if len(items) else 0.0,
+        top5=float(hit5.mean()) if len(items) else 0.0,
+        ece=expected_calibration_error(confidences, hit1),
+        mean_confidence=float(confidences.mean()) if len(items) else 0.0,
+        per_source=per_source,
+    )
+
+
+def evaluate(model, items: list[LabelledItem], *, batch_size: int = 512) -> Evaluation:
+    """Map every item with ``model`` (a MapperModel) and score the results."""
+    rankings, confidences = [], []
+    for start in range(0, len(items), batch_size):
+        chunk = items[start : start + batch_size]
+        for mapping in model.map_batch([(i.title, i.duties) for i in chunk], evidence=False):
+            rankings.append([s.code for s in mapping.suggestions])
+            confidences.append(mapping.suggestions[0].confidence if mapping.suggestions else 0.0)
+    return score(rankings, confidences, items)

@@ -1,0 +1,161 @@
+"""Train, evaluate, gate and promote the mapper model (plain Python; Dagster assets wrap these).
+
+A refresh trains a *candidate* only when the official data or the mapper code changed; the
+candidate and the currently promoted model are evaluated on the same labelled set and recorded
+in ``mapper.evaluations``; the candidate is promoted only if it is not worse (the gate).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from nocfit.ingest.checks import CheckOutcome
+from nocfit.model_store import ModelStore, model_fingerprint
+from nocfit.sources.fetch import file_sha256
+from warehouse.tables import insert_rows, transaction
+
+#: A candidate may trail the promoted model by at most this much (noise of a small set).
+GATE_TOLERANCE = 0.01
+HELD_OUT = "held_out_official"
+
+
+@dataclass
+class TrainedCandidate:
+    path: Path
+    fingerprint: str
+    metadata: dict
+
+
+def train_candidate(
+    con: duckdb.DuckDBPyConnection,
+    store: ModelStore,
+    run_id: str,
+    *,
+    force: bool = False,
+    log: Callable[[str], None] = lambda message: None,
+) -> TrainedCandidate | None:
+    """Train a candidate from the warehouse, or None when the promoted model is up to date."""
+    from mapper.corpus import NocCorpus
+    from mapper.train import train
+
+    corpus = NocCorpus.from_duckdb(con)
+    fingerprint = model_fingerprint(corpus.source_fingerprint)
+    current = store.current_metadata()
+    if not force and current and current.get("fingerprint") == fingerprint:
+        log(f"the promoted model {fingerprint} was trained on the same data and code: not retraining")
+        return None
+    model = train(corpus, log=log)
+    model.metadata["fingerprint"] = fingerprint
+    model.metadata["run_id"] = run_id
+    path = store.save_candidate(model, run_id)
+    return TrainedCandidate(path, fingerprint, model.metadata)
+
+
+def evaluate_models(
+    con: duckdb.DuckDBPyConnection,
+    store: ModelStore,
+    candidate: Path,
+    run_id: str,
+    labelled_set: Path | None,
+) -> list[dict]:
+    """Evaluate the candidate and the promoted model on the same data; append to mapper.evaluations.
+
+    With a labelled set (the dev-set shape) both are mapped and scored; without one, the
+    held-out official metrics recorded at training time are used.
+    """
+    from mapper.evaluate import evaluate, read_labelled
+    from mapper.model import MapperModel
+
+    now = dt.datetime.now()
+    rows: list[dict] = []
+    models = {"candidate": candidate}
+    if store.current_path.exists():
+        models["promoted"] = store.current_path
+    items = read_labelled(labelled_set) if labelled_set else []
+    dataset = labelled_set.name if labelled_set else HELD_OUT
+    dataset_sha = file_sha256(labelled_set) if labelled_set else None
+    for role, path in models.items():
+        model = MapperModel.load(path)
+        base = {
+            "run_id": run_id,
+            "model_role": role,
+            "model_fingerprint": model.metadata.get("fingerprint"),
+            "trained_at": model.metadata.get("trained_at"),
+            "dataset": dataset,
+            "dataset_sha256": dataset_sha,
+            "evaluated_at": now,
+        }
+        if items:
+            result = evaluate(model, items)
+            rows.append({**base, "source": "all", **_metrics(result.as_dict())})
+            for source, numbers in result.per_source.items():
+                rows.append({**base, "source": source, **numbers, "ece": None, "mean_confidence": None})
+        else:
+            held = model.metadata.get("held_out", {})
+            rows.append(
+                {**base, "source": "all", "items": held.get("queries"), "top1": held.get("top1"),
+                 "top5": held.get("top5"), "ece": held.get("ece"), "mean_confidence": None}
+            )
+    with transaction(con):
+        insert_rows(con, "mapper.evaluations", rows)
+    return rows
+
+
+def _metrics(numbers: dict) -> dict:
+    return {k: numbers.get(k) for k in ("items", "top1", "top5", "ece", "mean_confidence")}
+
+
+def gate(con: duckdb.DuckDBPyConnection, run_id: str) -> CheckOutcome:
+    """Pass when there is no promoted model, or the candidate is not worse on top-1 and top-5."""
+    rows = con.execute(
+        "SELECT model_role, top1, top5, ece, dataset FROM mapper.evaluations "
+        "WHERE run_id = ? AND source = 'all'",
+        [run_id],
+    ).fetchall()
+    by_role = {r[0]: r for r in rows}
+    if "candidate" not in by_role:
+        return CheckOutcome(False, f"no evaluation of the candidate of run {run_id}")
+    cand = by_role["candidate"]
+    meta = {"dataset": cand[4], "candidate_top1": cand[1], "candidate_top5": cand[2], "candidate_ece": cand[3]}
+    if "promoted" not in by_role:
+        return CheckOutcome(True, "no promoted model yet: the first candidate is promoted", meta)
+    prom = by_role["promoted"]
+    meta |= {"promoted_top1": prom[1], "promoted_top5": prom[2], "promoted_ece": prom[3]}
+    worse = [
+        f"{name} {c:.3f} < {p:.3f}"
+        for name, c, p in (("top-1", cand[1], prom[1]), ("top-5", cand[2], prom[2]))
+        if c is not None and p is not None and c < p - GATE_TOLERANCE
+    ]
+    if worse:
+        return CheckOutcome(False, "candidate is worse than the promoted model: " + "; ".join(worse), meta)
+    return CheckOutcome(True, f"candidate top-1 {cand[1]:.3f} / top-5 {cand[2]:.3f} not worse than promoted", meta)
+
+
+def promote(con: duckdb.DuckDBPyConnection, store: ModelStore, candidate: Path, run_id: str) -> Path:
+    """Make the candidate current and record it in mapper.promotions."""
+    from mapper.model import MapperModel
+
+    path = store.promote(candidate)
+    meta = MapperModel.load(path).metadata
+    with transaction(con):
+        insert_rows(
+            con,
+            "mapper.promotions",
+            [
+                {
+                    "run_id": run_id,
+                    "model_fingerprint": meta.get("fingerprint"),
+                    "trained_at": meta.get("trained_at"),
+                    "promoted_at": dt.datetime.now(),
+                    "training_seconds": meta.get("training_seconds"),
+                    "noc_version": meta.get("noc_version"),
+                    "path": str(path),
+                }
+            ],
+        )
+    return path

@@ -1,0 +1,146 @@
+"""Mapper model assets: train a candidate, evaluate it, gate it, promote it.
+
+The candidate is trained only when the NOC data or the mapper code changed (otherwise the step
+yields nothing and everything downstream is skipped). The blocking check
+``mapper/evaluations:not_worse_than_promoted`` keeps a worse model from being promoted; it does
+not stop the warehouse from being published (see PROMOTION_GATES in resources.py).
+"""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from nocfit import config, mapper_ops
+from nocfit.model_store import ModelStore
+from nocfit.sources.catalog import spec
+from pipelines.defs.common import WAREHOUSE_POOL, forced, table_key
+from pipelines.defs.resources import SourcesResource, WarehouseResource
+
+GROUP = "mapper"
+CANDIDATE = dg.AssetKey(["models", "candidate"])
+PROMOTED = dg.AssetKey(["models", "promoted"])
+EVALUATIONS = table_key("mapper.evaluations")
+TRAINING_INPUTS = [
+    "noc.unit_groups",
+    "noc.titles",
+    "noc.all_examples",
+    "noc.main_duties",
+    "noc.lead_statements",
+    "noc.exclusions",
+    "noc.workplaces",
+]
+
+
+class ModelStoreResource(dg.ConfigurableResource):
+    """Folder of trained models (NOCFIT_MODELS); see nocfit.model_store."""
+
+    folder: str = ""
+
+    def store(self) -> ModelStore:
+        return ModelStore(Path(self.folder).expanduser().resolve() if self.folder else config.models_dir())
+
+
+@dg.asset(
+    key=CANDIDATE,
+    deps=[table_key(t) for t in TRAINING_INPUTS],
+    group_name=GROUP,
+    kinds={"scikit-learn"},
+    output_required=False,
+    pool=WAREHOUSE_POOL,
+    description="A mapper trained on the official NOC data (only when the data or the mapper code changed).",
+)
+def candidate_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelStoreResource):
+    trained = mapper_ops.train_candidate(
+        warehouse.connection(), models.store(), context.run.run_id, force=forced(context), log=context.log.info
+    )
+    if trained is None:
+        return
+    held = trained.metadata.get("held_out", {})
+    yield dg.Output(
+        None,
+        metadata={
+            "path": str(trained.path),
+            "fingerprint": trained.fingerprint,
+            "training_seconds": trained.metadata.get("training_seconds"),
+            "held_out_top1": held.get("top1"),
+            "held_out_ece": held.get("ece"),
+            "status": "trained",
+        },
+    )
+
+
+def _labelled_set(sources: SourcesResource) -> Path | None:
+    """NOCFIT_EVAL_SET, else bench/noc_dev.jsonl in the sources folder, else None (held-out metrics)."""
+    explicit = os.environ.get("NOCFIT_EVAL_SET", "").strip()
+    if explicit:
+        return Path(explicit)
+    found = sources.source_folder().fetch_optional(spec("bench_dev"))
+    return found.path if found else None
+
+
+@dg.asset(
+    key=EVALUATIONS,
+    deps=[CANDIDATE],
+    group_name=GROUP,
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    description="Top-1, top-5 and calibration error of the candidate and the promoted model, same data.",
+)
+def evaluations(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    models: ModelStoreResource,
+    sources: SourcesResource,
+) -> dg.MaterializeResult:
+    store = models.store()
+    labelled = _labelled_set(sources)
+    rows = mapper_ops.evaluate_models(
+        warehouse.connection(), store, store.candidate_path(context.run.run_id), context.run.run_id, labelled
+    )
+    warehouse.mark_changed()
+    overall = {r["model_role"]: r for r in rows if r["source"] == "all"}
+    metadata = {"dataset": rows[0]["dataset"] if rows else "none", "rows": dg.MetadataValue.int(len(rows))}
+    for role, row in overall.items():
+        metadata |= {f"{role}_top1": row["top1"], f"{role}_top5": row["top5"], f"{role}_ece": row["ece"]}
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(
+    asset=EVALUATIONS,
+    name="not_worse_than_promoted",
+    blocking=True,
+    description="The candidate's top-1 and top-5 are not worse than the promoted model's (same data).",
+)
+def not_worse_than_promoted(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    outcome = mapper_ops.gate(warehouse.connection(), context.run.run_id)
+    return dg.AssetCheckResult(
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=outcome.description,
+        metadata={k: v for k, v in outcome.metadata.items() if v is not None},
+    )
+
+
+@dg.asset(
+    key=PROMOTED,
+    deps=[CANDIDATE, EVALUATIONS],
+    group_name=GROUP,
+    kinds={"scikit-learn"},
+    pool=WAREHOUSE_POOL,
+    description="The model `nocfit map` and `nocfit fit` use ($NOCFIT_MODELS/current.pkl).",
+)
+def promoted_model(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelStoreResource
+) -> dg.MaterializeResult:
+    store = models.store()
+    path = mapper_ops.promote(
+        warehouse.connection(), store, store.candidate_path(context.run.run_id), context.run.run_id
+    )
+    warehouse.mark_changed()
+    return dg.MaterializeResult(metadata={"path": str(path), "status": "promoted"})
+
+
+ASSETS = [candidate_model, evaluations, promoted_model]
+CHECKS = [not_worse_than_promoted]
+RESOURCES = {"models": ModelStoreResource()}
