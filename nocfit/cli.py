@@ -37,6 +37,10 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     if args.download:
         run_config = {"resources": {"sources": {"config": {"refresh_downloads": True}}}}
     report = run_job("refresh", tags=tags, run_config=run_config)
+    if report.success:
+        print("\nassessing the example candidates (data/examples/candidates.jsonl)")
+        examples = run_job("assess_candidates", partition_key="examples", add_partition=("candidate_batches", "examples"))
+        report = examples if not examples.success else report
     if not report.success:
         print(f"\nrefresh FAILED after {report.seconds:.1f}s (run {report.run_id}):", file=sys.stderr)
         for error in dict.fromkeys(report.errors):
@@ -101,6 +105,25 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------ fit
+def cmd_fit(args: argparse.Namespace) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from nocfit.fit_command import FitSetupError, run
+
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = dt.date.fromisoformat(args.as_of)
+        except ValueError:
+            raise UsageError(f"--as-of {args.as_of!r} is not a date like 2026-06-01") from None
+    try:
+        return run(Path(args.candidates), as_of=as_of, output=Path(args.output) if args.output else None)
+    except FitSetupError as exc:
+        raise UsageError(str(exc)) from None
+
+
 # ------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -140,6 +163,18 @@ def build_parser() -> argparse.ArgumentParser:
     mapper.add_argument("--quiet", action="store_true", help="no progress bar")
     mapper.add_argument("--model", help="model file (default $NOCFIT_MODELS/current.pkl)")
     mapper.set_defaults(func=cmd_map)
+
+    fit = commands.add_parser(
+        "fit",
+        help="assess candidates against the Express Entry categories in force",
+        description="Read candidates (JSON Lines, see README), map their work experience and assess "
+        "every category of the list in force on each candidate's as_of date. Needs a prior "
+        "`nocfit refresh` (trained model and category data).",
+    )
+    fit.add_argument("candidates", help="candidates file (.jsonl)")
+    fit.add_argument("--as-of", help="assessment date for records without as_of (default: today)")
+    fit.add_argument("--output", help="write one JSON line per candidate x category here")
+    fit.set_defaults(func=cmd_fit)
     return parser
 
 

@@ -134,6 +134,7 @@ def run_job(
     tags: Mapping[str, str] | None = None,
     run_config: Mapping | None = None,
     partition_key: str | None = None,
+    add_partition: tuple[str, str] | None = None,
     out: TextIO | None = None,
 ) -> RunReport:
     """Execute a job of the nocfit definitions in this process against the persistent instance."""
@@ -145,6 +146,8 @@ def run_job(
 
     job = defs.resolve_job_def(job_name)
     instance = dg.DagsterInstance.get()
+    if add_partition and not instance.has_dynamic_partition(*add_partition):
+        instance.add_dynamic_partitions(add_partition[0], [add_partition[1]])
     run_id = str(uuid.uuid4())
     total = len(job.asset_layer.executable_asset_keys) if job.asset_layer else len(job.nodes)
     printer = ProgressPrinter(total, out or sys.stdout)

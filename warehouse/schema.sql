@@ -159,7 +159,8 @@ CREATE TABLE IF NOT EXISTS ircc.category_versions (
     category_count       INTEGER NOT NULL,
     notes                VARCHAR[] NOT NULL,
     file_name            VARCHAR NOT NULL,
-    file_sha256          VARCHAR NOT NULL
+    file_sha256          VARCHAR NOT NULL,
+    definition           JSON NOT NULL  -- the whole validated version, read back by `nocfit fit`
 );
 
 -- Sources cited by each version; ircc.categories.citations holds citation_id values.
@@ -357,3 +358,97 @@ CREATE TABLE IF NOT EXISTS mapper.promotions (
     noc_version       VARCHAR,
     path              VARCHAR NOT NULL
 );
+
+-- ---------------------------------------------------------------- candidates
+-- Personal data: these tables hold what candidates submitted. Logs and Dagster metadata carry
+-- only batch ids, candidate ids and counts. Every row belongs to a batch (an inbox file, or
+-- 'examples'); re-running a batch replaces its rows.
+CREATE TABLE IF NOT EXISTS candidates.candidates (
+    batch_id       VARCHAR NOT NULL,
+    candidate_id   VARCHAR NOT NULL,
+    line           INTEGER,           -- line of the input file
+    as_of          DATE NOT NULL,     -- assessment date (input, or the run date)
+    version_id     VARCHAR,           -- category list in force on as_of (NULL before 2023-05-31)
+    spells         INTEGER NOT NULL,
+    language_tests INTEGER NOT NULL,
+    loaded_at      TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS candidates.work_experience (
+    batch_id       VARCHAR NOT NULL,
+    candidate_id   VARCHAR NOT NULL,
+    spell_index    INTEGER NOT NULL,  -- 0-based position in the input
+    title          VARCHAR,
+    duties         VARCHAR,
+    employer       VARCHAR,
+    country        VARCHAR NOT NULL,  -- ISO 3166-1 alpha-2
+    start_date     DATE NOT NULL,
+    end_date       DATE,              -- NULL = ongoing
+    hours_per_week DOUBLE NOT NULL,
+    claimed_noc    VARCHAR            -- the code the candidate claimed, if any
+);
+
+CREATE TABLE IF NOT EXISTS candidates.languages (
+    batch_id     VARCHAR NOT NULL,
+    candidate_id VARCHAR NOT NULL,
+    test_index   INTEGER NOT NULL,
+    language     VARCHAR NOT NULL,    -- fr | en
+    test         VARCHAR,
+    test_date    DATE NOT NULL,
+    listening    INTEGER NOT NULL,    -- NCLC (fr) / CLB (en) levels
+    reading      INTEGER NOT NULL,
+    speaking     INTEGER NOT NULL,
+    writing      INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS candidates.rejects (
+    batch_id     VARCHAR NOT NULL,
+    line         INTEGER NOT NULL,
+    candidate_id VARCHAR,
+    reason       VARCHAR NOT NULL,
+    rejected_at  TIMESTAMP NOT NULL
+);
+
+-- The mapper's top suggestions for each work spell, best first.
+CREATE TABLE IF NOT EXISTS candidates.noc_suggestions (
+    batch_id              VARCHAR NOT NULL,
+    candidate_id          VARCHAR NOT NULL,
+    spell_index           INTEGER NOT NULL,
+    rank                  INTEGER NOT NULL,
+    code                  VARCHAR NOT NULL,
+    title                 VARCHAR NOT NULL,
+    confidence            DOUBLE NOT NULL,
+    method                VARCHAR NOT NULL,
+    ambiguous             BOOLEAN NOT NULL,
+    title_duties_disagree BOOLEAN NOT NULL
+);
+
+-- One row per candidate x category of the version in force on the candidate's as_of.
+CREATE TABLE IF NOT EXISTS candidates.category_fit (
+    batch_id             VARCHAR NOT NULL,
+    candidate_id         VARCHAR NOT NULL,
+    as_of                DATE NOT NULL,
+    version_id           VARCHAR NOT NULL,
+    category_id          VARCHAR NOT NULL,
+    category_name        VARCHAR NOT NULL,
+    status               VARCHAR NOT NULL,  -- fit | no_fit | not_assessable
+    fit                  BOOLEAN,           -- NULL when not assessable
+    confidence           DOUBLE,            -- P(meets the requirements); NULL when not assessable
+    qualifying_months    DOUBLE NOT NULL,
+    best_noc             VARCHAR,
+    reasons              VARCHAR[] NOT NULL,
+    claimed_noc_mismatch BOOLEAN NOT NULL
+);
+
+CREATE OR REPLACE VIEW candidates.v_fit_summary AS
+SELECT version_id,
+       category_id,
+       any_value(category_name)                                AS category_name,
+       count(*)                                                AS candidates_assessed,
+       count(*) FILTER (WHERE fit)                             AS candidates_fitting,
+       count(*) FILTER (WHERE status = 'not_assessable')       AS not_assessable,
+       median(confidence)                                      AS median_confidence,
+       median(confidence) FILTER (WHERE fit)                   AS median_confidence_fitting
+FROM candidates.category_fit
+GROUP BY version_id, category_id
+ORDER BY version_id, category_id;

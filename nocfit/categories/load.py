@@ -57,6 +57,12 @@ def _read_model(path: Path, model: type[M]) -> M:
         raise CategoryDataError("\n".join(problems)) from None
 
 
+def versions_from_warehouse(con) -> list[CategoryVersion]:
+    """The category versions a refresh loaded into ``ircc.category_versions``, oldest first."""
+    rows = con.execute("SELECT definition FROM ircc.category_versions ORDER BY effective_from").fetchall()
+    return [CategoryVersion.model_validate_json(row[0]) for row in rows]
+
+
 def load_versions(folder: Path | None = None) -> list[CategoryVersion]:
     """Every ``cbs-*.yaml`` in ``folder`` (default ``config.categories_dir()``), oldest first.
 

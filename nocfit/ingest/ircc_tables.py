@@ -110,6 +110,7 @@ def version_row(version: CategoryVersion, file_sha256: str) -> dict[str, object]
         "notes": list(version.notes),
         "file_name": f"{version.version_id}.yaml",
         "file_sha256": file_sha256,
+        "definition": version.model_dump_json(),
     }
 
 

@@ -1,0 +1,151 @@
+"""Assess a batch of candidates: map each work spell, then evaluate the categories in force.
+
+Shared by `nocfit fit` (prints and writes JSON Lines) and the Dagster candidate assets (write
+the ``candidates.*`` tables). Personal data (titles, duties, employers) goes only into the
+output and the warehouse, never into logs: callers log counts and ids only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nocfit.categories.load import version_in_force
+from nocfit.categories.model import CategoryVersion
+from nocfit.fit import Candidate, CategoryResult, Reject, evaluate_version, read_candidates_file
+
+TOP_K = 5
+
+
+@dataclass
+class Assessment:
+    candidates: list[Candidate]
+    rejects: list[Reject]
+    #: (candidate_id, spell index) -> mapper Mapping of that spell
+    mappings: dict[tuple[str, int], object] = field(default_factory=dict)
+    results: list[CategoryResult] = field(default_factory=list)
+    #: candidate_id -> version_id in force on its as_of (None before the first list)
+    versions: dict[str, str | None] = field(default_factory=dict)
+
+
+def assess(
+    candidates: Sequence[Candidate],
+    rejects: Sequence[Reject],
+    *,
+    model,
+    versions: Sequence[CategoryVersion],
+    noc_titles: dict[str, str] | None = None,
+) -> Assessment:
+    """Map every spell (one batch call) and evaluate each candidate under its version in force."""
+    assessment = Assessment(list(candidates), list(rejects))
+    spells = [(c.candidate_id, i, s) for c in candidates for i, s in enumerate(c.work_experience)]
+    mappings = model.map_batch([(s.title, s.duties) for _, _, s in spells], top_k=TOP_K, evidence=False)
+    for (candidate_id, index, _), mapping in zip(spells, mappings, strict=True):
+        assessment.mappings[(candidate_id, index)] = mapping
+    for candidate in candidates:
+        version = version_in_force(candidate.as_of, list(versions))
+        assessment.versions[candidate.candidate_id] = version.version_id if version else None
+        if version is None:
+            continue
+        predictions = [
+            [(s.code, s.confidence) for s in assessment.mappings[(candidate.candidate_id, i)].suggestions]
+            for i in range(len(candidate.work_experience))
+        ]
+        assessment.results += evaluate_version(candidate, version, predictions or None, noc_titles=noc_titles)
+    return assessment
+
+
+def assess_file(
+    path: Path,
+    *,
+    model,
+    versions: Sequence[CategoryVersion],
+    default_as_of: dt.date,
+    noc_titles: dict[str, str] | None = None,
+) -> Assessment:
+    candidates, rejects = read_candidates_file(
+        path, default_as_of=default_as_of, known_codes=set(noc_titles) if noc_titles else None
+    )
+    return assess(candidates, rejects, model=model, versions=versions, noc_titles=noc_titles)
+
+
+def table_rows(batch_id: str, assessment: Assessment) -> dict[str, list[dict]]:
+    """Rows of every candidates.* table for one batch."""
+    now = dt.datetime.now()
+    rows: dict[str, list[dict]] = {
+        "candidates.candidates": [],
+        "candidates.work_experience": [],
+        "candidates.languages": [],
+        "candidates.rejects": [],
+        "candidates.noc_suggestions": [],
+        "candidates.category_fit": [],
+    }
+    for c in assessment.candidates:
+        rows["candidates.candidates"].append(
+            {
+                "batch_id": batch_id,
+                "candidate_id": c.candidate_id,
+                "line": c.line,
+                "as_of": c.as_of,
+                "version_id": assessment.versions.get(c.candidate_id),
+                "spells": len(c.work_experience),
+                "language_tests": len(c.languages),
+                "loaded_at": now,
+            }
+        )
+        for i, s in enumerate(c.work_experience):
+            rows["candidates.work_experience"].append(
+                {
+                    "batch_id": batch_id,
+                    "candidate_id": c.candidate_id,
+                    "spell_index": i,
+                    "title": s.title,
+                    "duties": s.duties,
+                    "employer": s.employer,
+                    "country": s.country,
+                    "start_date": s.start,
+                    "end_date": s.end,
+                    "hours_per_week": s.hours_per_week,
+                    "claimed_noc": s.noc_code,
+                }
+            )
+            mapping = assessment.mappings.get((c.candidate_id, i))
+            for rank, sug in enumerate(getattr(mapping, "suggestions", []), start=1):
+                rows["candidates.noc_suggestions"].append(
+                    {
+                        "batch_id": batch_id,
+                        "candidate_id": c.candidate_id,
+                        "spell_index": i,
+                        "rank": rank,
+                        "code": sug.code,
+                        "title": sug.title,
+                        "confidence": sug.confidence,
+                        "method": sug.method,
+                        "ambiguous": mapping.ambiguous,
+                        "title_duties_disagree": mapping.title_duties_disagree,
+                    }
+                )
+        for i, t in enumerate(c.languages):
+            rows["candidates.languages"].append(
+                {
+                    "batch_id": batch_id,
+                    "candidate_id": c.candidate_id,
+                    "test_index": i,
+                    "language": t.language,
+                    "test": t.test,
+                    "test_date": t.test_date,
+                    "listening": t.listening,
+                    "reading": t.reading,
+                    "speaking": t.speaking,
+                    "writing": t.writing,
+                }
+            )
+    for r in assessment.rejects:
+        rows["candidates.rejects"].append(
+            {"batch_id": batch_id, "line": r.line, "candidate_id": r.candidate_id, "reason": r.reason, "rejected_at": now}
+        )
+    for result in assessment.results:
+        rows["candidates.category_fit"].append({"batch_id": batch_id, **result.to_dict()})
+    return rows

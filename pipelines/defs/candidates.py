@@ -1,0 +1,120 @@
+"""Candidate batches: one dynamic partition per inbox file, assessed into the candidates.* tables.
+
+A sensor watches the inbox (NOCFIT_INBOX) and starts one run per new or changed file (its run
+key includes the file's sha256, so an unchanged file is never processed twice); the partition
+``examples`` is the curated data/examples/candidates.jsonl, processed by `nocfit refresh`.
+Only counts and ids reach logs and metadata: candidate data is personal.
+"""
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import dagster as dg
+
+from nocfit import config
+from nocfit.assess import assess_file, table_rows
+from nocfit.categories.load import versions_from_warehouse
+from nocfit.sources.fetch import file_sha256
+from pipelines.defs.common import WAREHOUSE_POOL, table_key
+from pipelines.defs.mapper import PROMOTED, ModelStoreResource
+from pipelines.defs.resources import WarehouseResource
+from warehouse.tables import insert_rows, transaction
+
+GROUP = "candidates"
+BATCHES = dg.DynamicPartitionsDefinition(name="candidate_batches")
+EXAMPLES_BATCH = "examples"
+TABLES = (
+    "candidates.candidates",
+    "candidates.work_experience",
+    "candidates.languages",
+    "candidates.rejects",
+    "candidates.noc_suggestions",
+    "candidates.category_fit",
+)
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+
+
+def batch_path(batch: str) -> Path:
+    if batch == EXAMPLES_BATCH:
+        return config.curated_dir() / "examples" / "candidates.jsonl"
+    return config.inbox_dir() / batch
+
+
+@dg.multi_asset(
+    name="candidates__assessment",
+    specs=[
+        dg.AssetSpec(
+            table_key(table),
+            deps=[PROMOTED, table_key("ircc.categories"), table_key("noc.unit_groups")],
+            group_name=GROUP,
+            kinds={"duckdb"},
+        )
+        for table in TABLES
+    ],
+    partitions_def=BATCHES,
+    pool=WAREHOUSE_POOL,
+    description="Validate a batch of candidates, map their work spells and assess category fit.",
+)
+def candidate_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelStoreResource):
+    batch = context.partition_key
+    path = batch_path(batch)
+    if not path.is_file():
+        raise FileNotFoundError(f"candidate batch {batch}: {path} does not exist")
+    con = warehouse.connection()
+    noc_titles = dict(con.execute("SELECT code, title FROM noc.unit_groups").fetchall())
+    assessment = assess_file(
+        path,
+        model=models.store().load_current(),
+        versions=versions_from_warehouse(con),
+        default_as_of=dt.date.today(),
+        noc_titles=noc_titles,
+    )
+    rows = table_rows(batch, assessment)
+    with transaction(con):  # a re-run replaces the batch: idempotent
+        for table in TABLES:
+            con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch])
+            insert_rows(con, table, rows[table])
+    warehouse.mark_changed()
+    context.log.info(
+        f"batch {batch}: {len(assessment.candidates)} candidates loaded, {len(assessment.rejects)} rejected, "
+        f"{len(assessment.results)} category assessments"
+    )
+    for table in TABLES:
+        yield dg.MaterializeResult(
+            asset_key=table_key(table), metadata={"rows": dg.MetadataValue.int(len(rows[table])), "batch": batch}
+        )
+
+
+assess_candidates_job = dg.define_asset_job(
+    "assess_candidates",
+    selection=dg.AssetSelection.groups(GROUP),
+    partitions_def=BATCHES,
+    description="Assess one candidate batch (a dynamic partition: an inbox file, or 'examples').",
+)
+
+
+@dg.sensor(job=assess_candidates_job, minimum_interval_seconds=30)
+def candidate_inbox(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """One run per new or changed *.jsonl file in NOCFIT_INBOX (run key = name + content hash)."""
+    inbox = config.inbox_dir()
+    if not inbox.is_dir():
+        return dg.SensorResult(skip_reason=f"inbox {inbox} does not exist")
+    known = set(context.instance.get_dynamic_partitions(BATCHES.name))
+    new_keys, requests = [], []
+    for path in sorted(inbox.glob("*.jsonl")):
+        if not _SAFE_KEY.match(path.name) or path.name == EXAMPLES_BATCH:
+            context.log.warning(f"ignoring inbox file with an unusable name: {path.name!r}")
+            continue
+        if path.name not in known:
+            new_keys.append(path.name)
+        requests.append(dg.RunRequest(partition_key=path.name, run_key=f"{path.name}:{file_sha256(path)[:16]}"))
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[BATCHES.build_add_request(new_keys)] if new_keys else [],
+    )
+
+
+ASSETS = [candidate_tables]
+JOBS = [assess_candidates_job]
+SENSORS = [candidate_inbox]
