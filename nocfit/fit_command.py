@@ -70,7 +70,9 @@ def print_results(assessment, out: TextIO, *, width: int = 100) -> None:
             print(f"  {candidate.candidate_id}: no category list was in force on {candidate.as_of}", file=out)
     if not assessment.results:
         return
-    print(f"\n{'candidate':<14} {'version':<9} {'category':<36} {'fit':<5} {'conf':>5}  main reason", file=out)
+    print(
+        f"\n{'candidate':<14} {'version':<9} {'category':<36} {'fit':<5} {'conf':>5}  main reason", file=out
+    )
     for r in assessment.results:
         fit = "n/a" if r.fit is None else ("YES" if r.fit else "no")
         conf = "  -  " if r.confidence is None else f"{r.confidence:5.2f}"
@@ -88,14 +90,19 @@ def write_results(assessment, path: Path) -> int:
     return len(assessment.results)
 
 
-def run(input_path: Path, *, as_of: dt.date | None, output: Path | None, out: TextIO = sys.stdout) -> int:
+def run(input_path: Path, *, as_of: dt.date | None, output: Path | None, out: TextIO | None = None) -> int:
     from nocfit.assess import assess_file
 
+    out = out or sys.stdout
     if not input_path.is_file():
         raise FitSetupError(f"input file {input_path} does not exist")
     model, versions, noc_titles = load_reference()
     assessment = assess_file(
-        input_path, model=model, versions=versions, default_as_of=as_of or dt.date.today(), noc_titles=noc_titles
+        input_path,
+        model=model,
+        versions=versions,
+        default_as_of=as_of or dt.date.today(),
+        noc_titles=noc_titles,
     )
     print_results(assessment, out)
     if output is not None:

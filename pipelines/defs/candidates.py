@@ -89,7 +89,6 @@ def candidate_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 assess_candidates_job = dg.define_asset_job(
     "assess_candidates",
     selection=dg.AssetSelection.groups(GROUP),
-    partitions_def=BATCHES,
     description="Assess one candidate batch (a dynamic partition: an inbox file, or 'examples').",
 )
 

@@ -1,0 +1,206 @@
+"""Benchmark the NOC mapper against a plain TF-IDF baseline on a labelled JSON Lines file.
+
+    uv run python benchmarks/mapper_benchmark.py                       # dev set, promoted model
+    uv run python benchmarks/mapper_benchmark.py --data my_set.jsonl   # any file of the dev-set shape
+    uv run python benchmarks/mapper_benchmark.py --train               # retrain first (timed)
+
+Reports, in one run: top-1, top-5, expected calibration error of the top-1 confidence,
+per-source top-1, batch items/s (model loaded), single-query p50/p99 latency, model load time
+(fresh process, imports included) and training time — for nocfit and for the baseline (TF-IDF
+cosine between the query and one document per unit group). Needs a refreshed warehouse
+(NOCFIT_WAREHOUSE) for the official texts; writes JSON to benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mapper.corpus import NocCorpus  # noqa: E402
+from mapper.evaluate import LabelledItem, read_labelled, score  # noqa: E402
+from mapper.model import MapperModel  # noqa: E402
+from nocfit import config  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "bench" / "noc_dev.jsonl"
+
+
+class Baseline:
+    """TF-IDF cosine between the query and one document per unit group (all its official text)."""
+
+    def __init__(self, corpus: NocCorpus) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        started = time.perf_counter()
+        docs: dict[str, list[str]] = defaultdict(list)
+        for code, title, kind in corpus.titles:
+            if kind != "all_examples_fr":
+                docs[code].append(title)
+        for code, text in [*corpus.duties, *corpus.lead_statements]:
+            docs[code].append(text)
+        for code, unit in corpus.unit_groups.items():
+            docs[code].append(unit.definition)
+        self.codes = sorted(corpus.unit_groups)
+        self.vectorizer = TfidfVectorizer(sublinear_tf=True)
+        self.matrix = self.vectorizer.fit_transform([" ".join(docs[c]) for c in self.codes])
+        self.training_seconds = time.perf_counter() - started
+
+    def rank(self, texts: list[str]) -> tuple[list[list[str]], list[float]]:
+        sims = (self.vectorizer.transform(texts) @ self.matrix.T).toarray()
+        order = np.argsort(-sims, axis=1)[:, :5]
+        # The baseline has no probabilities: its top cosine stands in as "confidence".
+        return [[self.codes[j] for j in row] for row in order], [
+            float(s[row[0]]) for s, row in zip(sims, order)
+        ]
+
+
+def _load_time(model_path: Path, repeats: int = 3) -> float:
+    code = (
+        "import time; t = time.perf_counter(); from pathlib import Path; "
+        "from mapper.model import MapperModel; MapperModel.load(Path(%r)); print(time.perf_counter() - t)"
+    ) % str(model_path)
+    times = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(repeats)
+    ]
+    return statistics.median(times)
+
+
+def _latencies(fn, queries: list[tuple[str, str]]) -> tuple[float, float]:
+    times = []
+    for title, duties in queries:
+        started = time.perf_counter()
+        fn(title, duties)
+        times.append(time.perf_counter() - started)
+    times.sort()
+    return times[len(times) // 2] * 1000, times[min(len(times) - 1, int(len(times) * 0.99))] * 1000
+
+
+def _throughput(fn, queries: list[tuple[str, str]], minimum: int) -> float:
+    batch = (queries * (minimum // max(len(queries), 1) + 1))[:minimum]
+    started = time.perf_counter()
+    fn(batch)
+    return len(batch) / (time.perf_counter() - started)
+
+
+def run(args: argparse.Namespace) -> dict:
+    from warehouse.connection import connect
+
+    items: list[LabelledItem] = read_labelled(Path(args.data))
+    queries = [(i.title, i.duties) for i in items]
+    with connect() as con:
+        corpus = NocCorpus.from_duckdb(con)
+
+    model_path = Path(args.model) if args.model else config.models_dir() / "current.pkl"
+    if args.train:
+        from mapper.train import train
+
+        model = train(corpus, log=lambda m: print(f"  train: {m}", file=sys.stderr))
+        model_path = Path(args.results) / "benchmark_model.pkl"
+        model.save(model_path)
+    model = MapperModel.load(model_path)
+
+    report: dict = {"data": str(args.data), "items": len(items), "model": str(model_path)}
+    rankings, confidences = [], []
+    for mapping in model.map_batch(queries, evidence=False):
+        rankings.append([s.code for s in mapping.suggestions])
+        confidences.append(mapping.suggestions[0].confidence if mapping.suggestions else 0.0)
+    ours = score(rankings, confidences, items).as_dict()
+    ours |= {
+        "training_seconds": model.metadata.get("training_seconds"),
+        "load_seconds": round(_load_time(model_path), 3),
+        "batch_items_per_second": round(
+            _throughput(lambda b: model.map_batch(b, evidence=False), queries, args.batch_items)
+        ),
+        "batch_items_per_second_with_evidence": round(
+            _throughput(lambda b: model.map_batch(b, evidence=True), queries, args.batch_items // 4)
+        ),
+    }
+    ours["p50_ms"], ours["p99_ms"] = (round(x, 2) for x in _latencies(model.map, queries))
+    report["nocfit"] = ours
+
+    baseline = Baseline(corpus)
+    texts = [f"{t} {d}".strip() for t, d in queries]
+    ranked, conf = baseline.rank(texts)
+    base = score(ranked, conf, items).as_dict()
+    base |= {
+        "training_seconds": round(baseline.training_seconds, 1),
+        "load_seconds": None,
+        "batch_items_per_second": round(
+            _throughput(lambda b: baseline.rank([f"{t} {d}" for t, d in b]), queries, args.batch_items)
+        ),
+    }
+    base["p50_ms"], base["p99_ms"] = (
+        round(x, 2) for x in _latencies(lambda t, d: baseline.rank([f"{t} {d}"]), queries)
+    )
+    base["ece"] = None  # cosine is not a probability
+    report["baseline_tfidf"] = base
+    return report
+
+
+def print_report(report: dict) -> None:
+    ours, base = report["nocfit"], report["baseline_tfidf"]
+    rows = [
+        ("top-1", "top1", "{:.3f}"),
+        ("top-5", "top5", "{:.3f}"),
+        ("ECE (top-1 confidence)", "ece", "{:.3f}"),
+        ("mean top-1 confidence", "mean_confidence", "{:.3f}"),
+        ("batch items/s (model loaded)", "batch_items_per_second", "{:,}"),
+        ("single query p50 ms", "p50_ms", "{:.2f}"),
+        ("single query p99 ms", "p99_ms", "{:.2f}"),
+        ("model load s (fresh process)", "load_seconds", "{:.2f}"),
+        ("training s", "training_seconds", "{:.1f}"),
+    ]
+
+    def fmt(value, pattern: str) -> str:
+        return "n/a" if value is None else pattern.format(value)
+
+    print(f"\n{report['items']} items from {report['data']}\n")
+    print(f"| {'metric':<30} | {'nocfit':>10} | {'baseline TF-IDF':>15} |")
+    print(f"|{'-' * 32}|{'-' * 12}:|{'-' * 17}:|")
+    for label, key, pattern in rows:
+        print(f"| {label:<30} | {fmt(ours.get(key), pattern):>10} | {fmt(base.get(key), pattern):>15} |")
+    print(
+        f"| {'batch items/s with evidence':<30} | {fmt(ours['batch_items_per_second_with_evidence'], '{:,}'):>10} | {'':>15} |"
+    )
+    print("\nper-source top-1 (items): nocfit / baseline")
+    for source, numbers in ours["per_source"].items():
+        other = base["per_source"].get(source, {})
+        print(f"  {source:<36} ({numbers['items']:>3})  {numbers['top1']:.3f} / {other.get('top1', 0):.3f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="labelled JSON Lines (dev-set shape)")
+    parser.add_argument("--model", help="model file (default: the promoted model)")
+    parser.add_argument("--train", action="store_true", help="train a fresh model first (timed)")
+    parser.add_argument("--batch-items", type=int, default=5000, help="items for the throughput measurement")
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"), help="where to write JSON")
+    args = parser.parse_args()
+    Path(args.results).mkdir(parents=True, exist_ok=True)
+    report = run(args)
+    print_report(report)
+    out = Path(args.results) / f"mapper_{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nfull results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The mapper trained by the session refresh, on real queries (accuracy floors, not targets:
+the targets are measured by benchmarks/mapper_benchmark.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from mapper.evaluate import evaluate, read_labelled
+from mapper.model import MapperModel, ModelError
+
+
+@pytest.fixture(scope="module")
+def model(refreshed: dict[str, str]) -> MapperModel:
+    return MapperModel.load(Path(refreshed["NOCFIT_MODELS"]) / "current.pkl")
+
+
+def codes(mapping) -> list[str]:
+    return [s.code for s in mapping.suggestions]
+
+
+def test_clear_titles_map_to_their_unit_group(model: MapperModel) -> None:
+    nurse = model.map("Registered Nurse")
+    assert codes(nurse)[0] == "31301" and nurse.suggestions[0].confidence > 0.8
+    assert model.map("Welder").suggestions[0].method == "exact_title"
+    assert codes(model.map("SR. SOFTWARE DEV / TEAM LEAD"))[0] in {"21232", "21231"}
+    assert codes(model.map("HEAVY DUTY MECHANIC"))[0] == "72401"
+    assert "31301" in codes(model.map("infirmière autorisée"))[:3]  # official French titles
+
+
+def test_duties_decide_when_there_is_no_title(model: MapperModel) -> None:
+    duties = (
+        "Fly fixed wing aircraft to transport passengers and cargo. Perform pre-flight inspections. "
+        "Plan flight routes and communicate with air traffic control."
+    )
+    assert codes(model.map("", duties))[0] == "72600"
+
+
+def test_result_shape_and_evidence(model: MapperModel) -> None:
+    mapping = model.map("Cook", "Prepare and cook complete meals. Plan menus and order supplies.", top_k=5)
+    confs = [s.confidence for s in mapping.suggestions]
+    assert len(confs) == 5 and confs == sorted(confs, reverse=True)
+    assert 0 < sum(confs) <= 1.0 + 1e-6 and all(0 <= c <= 1 for c in confs)
+    top = mapping.suggestions[0]
+    assert (top.code, top.teer) == ("63200", 3) and top.title == "Cooks"
+    assert top.evidence.matched_titles and top.evidence.matched_titles[0].similarity == 1.0
+    aligned = top.evidence.duty_alignment
+    assert [a.input_duty for a in aligned] == [
+        "Prepare and cook complete meals",
+        "Plan menus and order supplies",
+    ]
+    assert all(a.noc_duty for a in aligned) and 0 < top.evidence.duty_coverage <= 1
+    json.dumps(mapping.to_dict())  # JSON-serialisable
+
+
+def test_flags(model: MapperModel) -> None:
+    disagree = model.map(
+        "Software Developer",
+        "Drive a tractor-trailer on long-haul routes across provinces. Inspect the truck before trips. "
+        "Secure cargo and keep the logbook.",
+    )
+    assert disagree.title_duties_disagree
+    assert disagree.title_only_code == "21232" and disagree.duties_only_code == "73300"
+    vague = model.map("Associate")
+    assert vague.ambiguous and vague.suggestions[0].confidence < 0.5
+
+
+def test_empty_and_garbage_inputs_give_no_suggestion(model: MapperModel) -> None:
+    assert model.map("", "").suggestions == []
+    assert model.map("!!! ??? ...", " \n\t ").suggestions == []
+    results = model.map_batch([("", ""), ("Welder", ""), ("x" * 1_000_000, "y " * 500_000)], evidence=False)
+    assert results[0].suggestions == [] and codes(results[1])[0] == "72106"
+    assert len(results) == 3
+
+
+def test_dev_set_accuracy_floor(model: MapperModel, shared_data: Path) -> None:
+    result = evaluate(model, read_labelled(shared_data / "bench" / "noc_dev.jsonl"))
+    assert result.items == 200
+    assert result.top1 >= 0.60 and result.top5 >= 0.80  # regression floors; targets in benchmarks/
+    assert 0.0 <= result.ece <= 0.15
+
+
+def test_model_carries_provenance(model: MapperModel, refreshed: dict[str, str]) -> None:
+    meta = model.metadata
+    assert meta["noc_version"] == "NOC 2021 V1.0"
+    assert {"scikit-learn", "numpy", "rapidfuzz", "python"} <= set(meta["libraries"])
+    assert meta["fingerprint"] and meta["training_seconds"] > 0
+    sidecar = json.loads((Path(refreshed["NOCFIT_MODELS"]) / "current.pkl.json").read_text())
+    assert sidecar["fingerprint"] == meta["fingerprint"]
+    with duckdb.connect(refreshed["NOCFIT_WAREHOUSE"], read_only=True) as con:
+        promoted = con.execute("SELECT model_fingerprint FROM mapper.promotions").fetchall()
+        evaluated = con.execute(
+            "SELECT count(*) FROM mapper.evaluations WHERE model_role = 'candidate' AND source = 'all'"
+        ).fetchone()[0]
+    assert promoted == [(meta["fingerprint"],)] and evaluated == 1
+
+
+def test_missing_or_corrupt_model_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="nocfit refresh"):
+        MapperModel.load(tmp_path / "none.pkl")
+    (tmp_path / "bad.pkl").write_bytes(b"not a pickle")
+    with pytest.raises(ModelError, match="cannot load"):
+        MapperModel.load(tmp_path / "bad.pkl")

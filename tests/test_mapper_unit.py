@@ -1,0 +1,123 @@
+"""Mapper building blocks on small inputs: normaliser, TF-IDF parity, calibration error, gate."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from mapper.calibrate import expected_calibration_error
+from mapper.evaluate import read_labelled
+from mapper.normalize import normalize_text, normalize_title, split_duties, split_roles
+from mapper.vectorize import Tfidf
+from nocfit import mapper_ops
+from warehouse import schema
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("SR. SOFTWARE DEV", "senior software developer"),
+        ("Asst. Mgr, Retail", "retail assistant manager"),
+        ("Director of Research", "research director"),
+        ("Data Scientist II", "data scientist"),
+        ("Machine Learning Scientist (12 month term)", "machine learning scientist"),
+        ("Registered Nurses", "registered nurse"),
+        ("Secretaries", "secretary"),
+        ("Analyste de données", "analyste de donnee"),
+        ("Parts Clerk", "part clerk"),
+        ("Full-time cook", "cook"),
+        ("R&D chemist", "research and development chemist"),
+        ("HR Generalist", "human resource generalist"),
+        ("Business Analyst", "business analyst"),  # 'business' keeps its s
+        ("&ndash; Welder &amp; fitter", "welder fitter"),
+    ],
+)
+def test_normalize_title(raw: str, expected: str) -> None:
+    assert normalize_title(raw) == expected
+
+
+def test_split_roles_and_duties() -> None:
+    assert split_roles("SR. SOFTWARE DEV / TEAM LEAD") == ["SR. SOFTWARE DEV", "TEAM LEAD"]
+    assert split_roles("Data Engineer &ndash; TD Asset Management") == [
+        "Data Engineer",
+        "TD Asset Management",
+    ]
+    assert split_roles("Cook") == ["Cook"]
+    assert split_roles("  ") == []
+    lines = split_duties("Assess patients. Administer medication;\n• Chart care\n- Educate families\nok")
+    assert lines == ["Assess patients", "Administer medication", "Chart care", "Educate families"]
+
+
+def test_normaliser_is_bounded_on_huge_and_hostile_input() -> None:
+    hostile = ("\x00\u202e\ufeff ünïcödé 🚀 " * 200_000) + "nurse"
+    started = time.perf_counter()
+    assert isinstance(normalize_title(hostile), str)
+    assert isinstance(normalize_text(hostile), str)
+    assert len(split_duties(hostile)) <= 40
+    assert time.perf_counter() - started < 2.0
+
+
+def test_light_tfidf_matches_scikit_learn() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [
+        "senior software developer",
+        "nurse  aide, orderly",
+        "x",
+        "",
+        "data-scientist II",
+        "Ünïcode café",
+    ]
+    for options in (
+        {"analyzer": "char_wb", "ngram_range": (3, 5)},
+        {"analyzer": "word", "ngram_range": (1, 2), "token_pattern": r"(?u)\b\w+\b"},
+        {"analyzer": "word", "ngram_range": (1, 2), "stop_words": "english"},
+    ):
+        reference = TfidfVectorizer(sublinear_tf=True, dtype=np.float32, **options).fit(texts)
+        mine = Tfidf.fit(texts, **options)
+        np.testing.assert_allclose(
+            mine.transform(texts).toarray(), reference.transform(texts).toarray(), atol=1e-6
+        )
+
+
+def test_expected_calibration_error() -> None:
+    assert expected_calibration_error(np.array([0.9, 0.9]), np.array([1, 1])) == pytest.approx(0.1)
+    assert expected_calibration_error(np.array([0.5] * 4), np.array([1, 0, 1, 0])) == pytest.approx(0.0)
+    assert expected_calibration_error(np.array([0.95, 0.15]), np.array([0, 1])) == pytest.approx(0.9)
+
+
+def test_read_labelled_names_bad_lines(tmp_path: Path) -> None:
+    good = {"id": "a", "title": "Cook", "duties_text": "", "noc2021_code": "63200", "source": "s"}
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps(good) + "\n\n" + json.dumps({**good, "noc2021_code": "632"}) + "\n")
+    with pytest.raises(ValueError, match="line 3"):
+        read_labelled(path)
+    path.write_text(json.dumps(good) + "\n")
+    assert read_labelled(path)[0].code == "63200"
+
+
+def _evaluation_db(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    schema.apply(con)
+    for role, top1, top5 in rows:
+        con.execute(
+            "INSERT INTO mapper.evaluations (run_id, model_role, dataset, source, top1, top5, evaluated_at) "
+            "VALUES ('r1', ?, 'dev', 'all', ?, ?, now())",
+            [role, top1, top5],
+        )
+    return con
+
+
+def test_gate_blocks_a_worse_candidate_and_passes_a_first_one() -> None:
+    assert mapper_ops.gate(_evaluation_db([("candidate", 0.6, 0.8)]), "r1").passed
+    assert mapper_ops.gate(
+        _evaluation_db([("candidate", 0.645, 0.84), ("promoted", 0.65, 0.84)]), "r1"
+    ).passed
+    worse = mapper_ops.gate(_evaluation_db([("candidate", 0.60, 0.84), ("promoted", 0.65, 0.84)]), "r1")
+    assert not worse.passed and "top-1 0.600 < 0.650" in worse.description
+    assert not mapper_ops.gate(_evaluation_db([]), "r1").passed
