@@ -60,15 +60,15 @@ class Baseline:
         order = np.argsort(-sims, axis=1)[:, :5]
         # The baseline has no probabilities: its top cosine stands in as "confidence".
         return [[self.codes[j] for j in row] for row in order], [
-            float(s[row[0]]) for s, row in zip(sims, order)
+            float(s[row[0]]) for s, row in zip(sims, order, strict=False)
         ]
 
 
 def _load_time(model_path: Path, repeats: int = 3) -> float:
     code = (
         "import time; t = time.perf_counter(); from pathlib import Path; "
-        "from mapper.model import MapperModel; MapperModel.load(Path(%r)); print(time.perf_counter() - t)"
-    ) % str(model_path)
+        f"from mapper.model import MapperModel; MapperModel.load(Path({str(model_path)!r})); print(time.perf_counter() - t)"
+    )
     times = [
         float(
             subprocess.run(
