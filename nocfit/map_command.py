@@ -22,6 +22,8 @@ from nocfit import config
 
 CHUNK = 256
 MAX_FIELD_CHARS = 20_000
+#: Batches at least this large are mapped by several processes (forked, sharing the model).
+PARALLEL_MIN_ITEMS = 2 * CHUNK
 
 
 class MapInputError(ValueError):
@@ -191,7 +193,9 @@ def map_batch_file(
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = output_path.with_name(output_path.name + ".part")
     mapped = 0
-    with tmp.open("w", encoding="utf-8", newline="") as out, tqdm(
+    mapper = ParallelMapper(model, workers=1 if total < PARALLEL_MIN_ITEMS else None)
+    group = CHUNK * mapper.workers
+    with mapper, tmp.open("w", encoding="utf-8", newline="") as out, tqdm(
         total=total, unit="line", disable=not progress, file=err, desc="mapping"
     ) as bar:
         writer = None
@@ -202,9 +206,11 @@ def map_batch_file(
 
         def flush() -> None:
             nonlocal mapped
-            for item, mapping in zip(
-                chunk, model.map_batch([(i.title, i.duties) for i in chunk], top_k=top_k, evidence=evidence), strict=True
-            ):
+            pieces = [chunk[k : k + CHUNK] for k in range(0, len(chunk), CHUNK)]
+            results = mapper.map_chunks(
+                [[(i.title, i.duties) for i in piece] for piece in pieces], top_k=top_k, evidence=evidence
+            )
+            for item, mapping in zip(chunk, [m for part in results for m in part], strict=True):
                 suggestions = [_suggestion_record(s, evidence) for s in mapping.suggestions]
                 if writer is None:
                     record = {
@@ -228,12 +234,56 @@ def map_batch_file(
             bar.update(max(0, item.line - last_line - 1))  # skipped (bad or blank) lines
             last_line = item.line
             chunk.append(item)
-            if len(chunk) >= CHUNK:
+            if len(chunk) >= group:
                 flush()
         if chunk:
             flush()
     tmp.replace(output_path)
     return mapped, errors
+
+
+_WORKER_MODEL = None
+
+
+def _map_chunk(args: tuple[list[tuple[str, str]], int, bool]):
+    queries, top_k, evidence = args
+    return _WORKER_MODEL.map_batch(queries, top_k=top_k, evidence=evidence)
+
+
+class ParallelMapper:
+    """Maps chunks in forked worker processes that share the loaded model (copy-on-write).
+
+    Mapping is CPU-bound Python; one process per core roughly multiplies throughput. Falls back
+    to the calling process when only one core is available.
+    """
+
+    def __init__(self, model, workers: int | None = None) -> None:
+        import multiprocessing
+        import os
+
+        global _WORKER_MODEL
+        self.model = model
+        self.workers = workers or min(2, os.cpu_count() or 1)
+        self.pool = None
+        if self.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            _WORKER_MODEL = model
+            self.pool = multiprocessing.get_context("fork").Pool(self.workers)
+
+    def map_chunks(self, chunks: list[list[tuple[str, str]]], *, top_k: int, evidence: bool):
+        if self.pool is None:
+            return [self.model.map_batch(c, top_k=top_k, evidence=evidence) for c in chunks]
+        return self.pool.map(_map_chunk, [(c, top_k, evidence) for c in chunks])
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+
+    def __enter__(self) -> ParallelMapper:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _count_lines(path: Path) -> int:
