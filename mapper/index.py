@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +31,15 @@ TITLE_KINDS = (
     "all_examples_fr",
     "exclusion",
 )
+
+
+ROLE_HEAD_MIN_TITLES = 3
+_QUALIFIER = re.compile(r"\s[-–]\s.*$|\s*\([^)]*\)\s*$")
+
+
+def strip_qualifier(title: str) -> str:
+    """A published title without its industry qualifier ('cook - Canadian Armed Forces' -> 'cook')."""
+    return _QUALIFIER.sub("", title).strip() or title
 
 
 _PART = re.compile(r"\b(?:and|or|except|other than|including|in|of|for|with)\b")
@@ -65,6 +74,9 @@ class TitleIndex:
     code_vocab: list[frozenset[str]]  # every word used in the code's titles
     code_heads: list[frozenset[str]]  # head nouns (last word of each title part) of the code's titles
     word_idf: dict[str, float]
+    #: Words that end at least ROLE_HEAD_MIN_TITLES official titles (qualifiers cut off):
+    #: the agent nouns that end a role ('clerk', 'cashier'), used to split "A, B" titles.
+    role_heads: frozenset[str]
 
     @classmethod
     def build(cls, pairs: Sequence[tuple[str, str]], codes: Sequence[str]) -> TitleIndex:
@@ -94,6 +106,9 @@ class TitleIndex:
             vocab[code].update(title.split())
             heads[code].update(head_words(title))
         idf = {w: float(vectorizer.idf[j]) for w, j in vectorizer.vocabulary.items() if " " not in w}
+        ends = Counter(
+            norm.split()[-1] for norm in map(normalize_title, map(strip_qualifier, display)) if norm
+        )
         return cls(
             titles=titles,
             display=display,
@@ -105,6 +120,7 @@ class TitleIndex:
             code_vocab=[frozenset(v) for v in vocab],
             code_heads=[frozenset(h) for h in heads],
             word_idf=idf,
+            role_heads=frozenset(w for w, n in ends.items() if n >= ROLE_HEAD_MIN_TITLES),
         )
 
     def word_coverage(self, title: str, code: int) -> float:

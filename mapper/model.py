@@ -16,7 +16,7 @@ from mapper.explain import explain
 from mapper.results import Evidence, Mapping, Suggestion
 from mapper.signals import Parts, Prepared, candidate_features, compute_signals, prepare
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: Parts gained minor_group and TitleIndex role_heads
 #: Top-1 and top-2 closer than this (in probability) are flagged as ambiguous.
 AMBIGUITY_MARGIN = 0.15
 
@@ -42,7 +42,8 @@ class MapperModel:
         self, queries: Sequence[tuple[str, str]], *, top_k: int = 5, evidence: bool = True
     ) -> list[Mapping]:
         """Map (title, duties) pairs; either may be empty. Returns one Mapping per query."""
-        prepared = [prepare(t, d) for t, d in queries]
+        heads = self.parts.titles.role_heads
+        prepared = [prepare(t, d, heads) for t, d in queries]
         live = [i for i, q in enumerate(prepared) if q.title_norm or q.duty_norm]
         results = [Mapping([], ambiguous=False, title_duties_disagree=False) for _ in prepared]
         if not live:

@@ -165,12 +165,16 @@ _HEAD_WORDS = frozenset(
 )
 
 
+# NOC writes gender pairs as "foreman/woman"; people write "foreman" (and the slash is no role break).
+_GENDER_PAIR = re.compile(r"\b(\w*?)(man|men)/wo(?:man|men)\b", re.IGNORECASE)
+
+
 def fold(text: str) -> str:
     """Lower case without accents, HTML entities or tags; bounded length."""
     text = html.unescape(_TAG.sub(" ", text[:MAX_TEXT_CHARS]))
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch) and (ch.isprintable() or ch.isspace()))
-    return text.lower()
+    return _GENDER_PAIR.sub(r"\1\2", text.lower())
 
 
 @lru_cache(maxsize=200_000)
@@ -207,10 +211,12 @@ def _rewrite_of(text: str) -> str:
 def _invert_comma(text: str) -> str:
     """'manager, client engagement' -> 'client engagement manager' when the head is a known noun."""
     head, sep, tail = text.partition(",")
+    words = _NON_WORD.sub(" ", head).split()
+    last = ABBREVIATIONS.get(words[-1], words[-1]).split()[-1] if words else ""
     if (
         sep
         and head.strip()
-        and head.split()[-1] in _HEAD_WORDS
+        and last in _HEAD_WORDS  # 'mgr' is a head noun too
         and "," not in tail
         and len(tail.split()) <= 5
     ):
@@ -240,12 +246,28 @@ def _normalize_title(text: str, drop_grades: bool) -> str:
     return _rewrite_of(" ".join(tokens))
 
 
-def split_roles(text: str) -> list[str]:
-    """The separate roles in a title string ('dev / team lead' -> ['dev', 'team lead'])."""
-    text = html.unescape(text[:MAX_TITLE_CHARS])
+def split_roles(text: str, heads: frozenset[str] = frozenset()) -> list[str]:
+    """The separate roles in a title string ('dev / team lead' -> ['dev', 'team lead']).
+
+    A comma separates roles too ('CASHIER, LUNCH COUNTER CLERK') when every comma-separated
+    piece ends in a word that ends official titles (``heads``: 'clerk', 'cashier', ...); a
+    piece like 'client engagement' after 'manager,' is a specialty, not a second role.
+    """
+    text = _GENDER_PAIR.sub(r"\1\2", html.unescape(text[:MAX_TITLE_CHARS]))
     parts = [p.strip(" ,.-") for p in _SEPARATORS.split(text)]
+    parts = [piece for p in parts for piece in _comma_roles(p, heads)]
     parts = [p for p in parts if re.search(r"[^\W\d_]", p)]
     return parts or ([text.strip()] if text.strip() else [])
+
+
+def _comma_roles(part: str, heads: frozenset[str]) -> list[str]:
+    pieces = [p.strip(" .-") for p in part.split(",")]
+    if len(pieces) < 2 or not heads:
+        return [part]
+    lasts = [normalize_title(p).split()[-1:] for p in pieces]
+    if all(last and last[0] in heads for last in lasts):
+        return pieces
+    return [part]
 
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\r+|\s+[•·▪●\-–*]\s+|^\s*[•·▪●\-–*]\s*", re.M)

@@ -53,6 +53,10 @@ FEATURES = (
     "code_teer",
     "code_is_manager",
     "code_is_supervisor",
+    "group_clf_gap",
+    "group_knn_gap",
+    "group_exact",
+    "n_roles",
 )
 # Words in a title that say where in the hierarchy the job sits (matched to the code's TEER).
 MANAGER_CUES = frozenset({"manager", "director", "chief", "head", "president", "executive", "owner"})
@@ -87,10 +91,11 @@ class Prepared:
     duty_norm: str
 
 
-def prepare(title: str, duties: str) -> Prepared:
+def prepare(title: str, duties: str, role_heads: frozenset[str] = frozenset()) -> Prepared:
+    """Normalise a query; ``role_heads`` (TitleIndex.role_heads) lets commas separate roles."""
     title = title or ""
     duties = duties or ""
-    roles = [normalize_title(r) for r in split_roles(title)]
+    roles = [normalize_title(r) for r in split_roles(title, role_heads)]
     roles = [r for r in roles if r]
     return Prepared(
         title=title,
@@ -113,6 +118,9 @@ class Parts:
     teer: np.ndarray  # TEER of each code
     is_manager: np.ndarray  # class title names managers
     is_supervisor: np.ndarray  # class title names supervisors or contractors
+    #: Minor group (first four digits) of each code, as an index: the right code is often a
+    #: sibling of the best-scoring one (65200 servers vs 65201 counter attendants).
+    minor_group: np.ndarray
 
     @property
     def n_codes(self) -> int:
@@ -143,10 +151,8 @@ def compute_signals(queries: Sequence[Prepared], parts: Parts) -> Signals:
     title_texts = [q.title_norm for q in queries]
     duty_texts = [q.duty_norm for q in queries]
     both = [f"{t} {d}".strip() for t, d in zip(title_texts, duty_texts, strict=True)]
-    clf_all = classifier.decision(both)
+    clf_all, clf_title, clf_duty = _decisions(classifier, [both, title_texts, duty_texts])
     doc_sim = parts.documents.similarities(both)
-    clf_title = classifier.decision(title_texts)
-    clf_duty = classifier.decision(duty_texts)
     title_sims = titles.similarities(title_texts)
     knn = per_code_max(title_sims, titles.row_code, n_codes)
     knn_role = np.zeros_like(knn)
@@ -177,6 +183,18 @@ def compute_signals(queries: Sequence[Prepared], parts: Parts) -> Signals:
     )
 
 
+def _decisions(classifier: TextClassifier, lists: Sequence[Sequence[str]]) -> list[np.ndarray]:
+    """Classifier margins for several lists of texts, each distinct text scored once.
+
+    A title-only query has the same text as title and as title + duties (and a duty-only one
+    as duties and title + duties), so scoring distinct texts saves about half the work.
+    """
+    distinct = list(dict.fromkeys(t for texts in lists for t in texts))
+    where = {t: k for k, t in enumerate(distinct)}
+    scores = classifier.decision(distinct)
+    return [scores[[where[t] for t in texts]] for texts in lists]
+
+
 def candidates(signals: Signals, i: int) -> list[int]:
     """Candidate code indexes for query ``i``: the top of every signal plus exact matches."""
     chosen: dict[int, None] = dict.fromkeys(signals.exact[i])
@@ -193,9 +211,16 @@ def _gap(row: np.ndarray, values: np.ndarray) -> np.ndarray:
     return values - row.max()
 
 
+def _group_best(row: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per minor group: its best score minus the best score overall (0 for the leading group)."""
+    best = np.full(int(group.max()) + 1, -np.inf, dtype=np.float32)
+    np.maximum.at(best, group, row)
+    return best - row.max()
+
+
 def _rank(row: np.ndarray, cands: np.ndarray) -> np.ndarray:
     """1-based rank of each candidate's score within the whole row."""
-    return np.asarray([(row > row[c]).sum() + 1 for c in cands], dtype=np.float32)
+    return ((row[None, :] > row[cands][:, None]).sum(axis=1) + 1).astype(np.float32)
 
 
 def candidate_features(
@@ -249,6 +274,11 @@ def candidate_features(
         f[:, col["code_teer"]] = parts.teer[cands]
         f[:, col["code_is_manager"]] = parts.is_manager[cands]
         f[:, col["code_is_supervisor"]] = parts.is_supervisor[cands]
+        groups = parts.minor_group[cands]
+        f[:, col["group_clf_gap"]] = _group_best(signals.clf_all[i], parts.minor_group)[groups]
+        f[:, col["group_knn_gap"]] = _group_best(signals.knn[i], parts.minor_group)[groups]
+        f[:, col["group_exact"]] = np.isin(groups, parts.minor_group[list(exact)]) if exact else 0.0
+        f[:, col["n_roles"]] = len(q.roles)
         blocks.append(f)
     return cand_lists, (np.vstack(blocks) if blocks else np.zeros((0, len(FEATURES)), np.float32))
 

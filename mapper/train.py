@@ -2,8 +2,10 @@
 
 1. Hold out part of the official data: a share of each unit group's titles and main duties.
 2. Build the indexes and the classifier from the rest, and turn the held-out items into
-   queries shaped like real input (a title, duties, or both; some titles roughened the way
-   people write them: abbreviations, seniority words, typos, capitals).
+   queries shaped like real input (a title, duties, or both; most titles without their NOC
+   industry qualifier, which may come back as the "industry" a respondent names; some
+   titles roughened the way people write them: abbreviations, seniority words, typos,
+   capitals).
 3. Fit the fusion model on part of those queries and its calibration on the others.
 4. Rebuild the indexes and classifier from all the data; keep the fusion and calibration.
 
@@ -25,13 +27,13 @@ import numpy as np
 from mapper.calibrate import Fusion
 from mapper.classifier import TextClassifier
 from mapper.corpus import NocCorpus
-from mapper.index import CodeDocuments, DutyIndex, TitleIndex
+from mapper.index import CodeDocuments, DutyIndex, TitleIndex, strip_qualifier
 from mapper.model import FORMAT_VERSION, MapperModel
 from mapper.normalize import normalize_text, normalize_title
 from mapper.signals import Parts, candidate_features, compute_signals, prepare
 
 #: Bump when training changes in a way that should retrain an unchanged corpus.
-TRAINER_VERSION = "1"
+TRAINER_VERSION = "2"
 HELD_OUT_TITLES = 0.3
 HELD_OUT_DUTIES = 0.25
 #: Title kinds that may be held out (canonical names always stay in the index).
@@ -39,6 +41,8 @@ HOLDABLE_KINDS = frozenset({"index", "example", "inclusion", "all_examples_en"})
 NEAR_DUPLICATE_JACCARD = 0.5
 #: One query in this many (per unit group) is a title that stays in the index.
 KNOWN_TITLE_RATIO = 4
+#: Share of qualified titles ("cook - Canadian Armed Forces") shown without the qualifier.
+DROP_QUALIFIER = 0.7
 
 _ROUGH_ABBREVIATIONS = {
     "senior": "sr",
@@ -85,6 +89,19 @@ def _roughen(title: str, rng: random.Random) -> str:
         del words[rng.randrange(len(words))]
     text = " ".join(words)
     return text.upper() if rng.random() < 0.3 else text
+
+
+def _drop_qualifier(title: str, rng: random.Random) -> tuple[str, str]:
+    """(title, qualifier): usually the title without its NOC industry qualifier, as people write it.
+
+    "Guest service representative - hotel" is written "Guest service representative"; the
+    qualifier is returned so it can play the part of the industry a respondent names.
+    """
+    bare = strip_qualifier(title)
+    if bare == title or rng.random() >= DROP_QUALIFIER:
+        return title, ""
+    qualifier = title[len(bare) :].strip(" -–()")
+    return bare, "" if qualifier.lower().startswith(("except", "other than", "non-")) else qualifier
 
 
 def _tokens(normalised: str) -> frozenset[str]:
@@ -169,15 +186,20 @@ def make_queries(
         if known:
             titles += rng.sample(known, k=min(len(known), max(1, len(titles) // KNOWN_TITLE_RATIO)))
         for title in titles:
+            title, qualifier = _drop_qualifier(title, rng)
             shown = _roughen(title, rng) if rng.random() < 0.5 else title
             draw = rng.random()
             if duties and draw < 0.2:
                 picked = rng.sample(duties, k=min(len(duties), rng.randint(1, 3)))
                 queries.append(Query(shown, ". ".join(picked), position[code]))
             elif draw < 0.4:
-                # Survey answers give an industry: sometimes telling, often generic or unrelated.
-                pool = places if places and rng.random() < 0.5 else all_places
-                queries.append(Query(shown, rng.choice(pool), position[code]))
+                # Survey answers give an industry: sometimes telling (the qualifier people leave
+                # out of the title, a workplace), often generic or unrelated.
+                if qualifier and rng.random() < 0.5:
+                    industry = qualifier
+                else:
+                    industry = rng.choice(places if places and rng.random() < 0.5 else all_places)
+                queries.append(Query(shown, industry, position[code]))
             else:
                 queries.append(Query(shown, "", position[code]))
         if len(duties) >= 2:
@@ -232,6 +254,7 @@ def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
         is_supervisor=np.asarray(
             [bool(set(t.split()) & {"supervisor", "contractor"}) for t in class_titles], dtype=np.float32
         ),
+        minor_group=np.unique([c[:4] for c in codes], return_inverse=True)[1].astype(np.int64),
     )
 
 
@@ -262,7 +285,7 @@ def train(
     )
     parts = build_parts(train_corpus, codes, seed)
     log(f"trained split models in {time.perf_counter() - started:.0f}s; featurising {len(queries)} queries")
-    prepared = [prepare(q.title, q.duties) for q in queries]
+    prepared = [prepare(q.title, q.duties, parts.titles.role_heads) for q in queries]
     signals = compute_signals(prepared, parts)
     cand_lists, features = candidate_features(prepared, signals, parts)
     truth = [
@@ -307,7 +330,7 @@ def _held_out_metrics(fusion: Fusion, features, cand_lists, truth, fit_mask) -> 
     """Top-1 / ECE on the calibration queries (held-out official data, not the benchmark)."""
     from mapper.calibrate import expected_calibration_error
 
-    dists = fusion.distributions(features, [len(c) for c in cand_lists])
+    dists = fusion.distributions(features, [len(c) for c in cand_lists], agreement=1.0)
     conf, correct = [], []
     for i, dist in enumerate(dists):
         if fit_mask[i] or not len(dist):

@@ -12,12 +12,13 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 _WHITE_SPACES = re.compile(r"\s\s+")
+_MAX_CACHED_WORDS = 200_000
 
 
 @dataclass
@@ -29,6 +30,18 @@ class Tfidf:
     vocabulary: dict[str, int]
     idf: np.ndarray
     sublinear_tf: bool
+    #: Vocabulary ids of each word's character n-grams (char_wb n-grams never cross words, so a
+    #: word's ids can be reused); rebuilt on demand, never pickled.
+    _word_ids: dict[str, list[int]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_word_ids"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_word_ids", {})
 
     @classmethod
     def fit(cls, texts: Sequence[str], **options) -> Tfidf:
@@ -97,11 +110,29 @@ class Tfidf:
             for start in range(len(tokens) - n + 1):
                 yield " ".join(tokens[start : start + n])
 
+    def _char_ids(self, text: str) -> list[int]:
+        """Vocabulary ids of the char_wb n-grams of ``text``, word by word through a cache."""
+        cache = self._word_ids
+        if len(cache) > _MAX_CACHED_WORDS:
+            cache.clear()
+        ids: list[int] = []
+        for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+            found = cache.get(word)
+            if found is None:
+                found = [j for j in map(self.vocabulary.get, self.terms(word)) if j is not None]
+                cache[word] = found
+            ids.extend(found)
+        return ids
+
+    def _ids(self, text: str) -> list[int]:
+        if self.analyzer == "char_wb":
+            return self._char_ids(text)
+        return [j for j in map(self.vocabulary.get, self.terms(text)) if j is not None]
+
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        vocabulary = self.vocabulary
         indptr, indices, values = [0], [], []
         for text in texts:
-            counts = Counter(j for j in map(vocabulary.get, self.terms(text)) if j is not None)
+            counts = Counter(self._ids(text))
             weights = []
             for j, count in counts.items():
                 tf = 1.0 + math.log(count) if self.sublinear_tf else float(count)
