@@ -72,7 +72,9 @@ def read_labelled(path: Path) -> list[LabelledItem]:
     return items
 
 
-def score(rankings: Iterable[list[str]], confidences: Iterable[float], items: list[LabelledItem]) -> Evaluation:
+def score(
+    rankings: Iterable[list[str]], confidences: Iterable[float], items: list[LabelledItem]
+) -> Evaluation:
     """Metrics from each item's ranked codes and top-1 confidence."""
     rankings, confidences = list(rankings), np.asarray(list(confidences), dtype=float)
     hit1 = np.asarray([r[:1] == [i.code] for r, i in zip(rankings, items, strict=True)], dtype=float)
@@ -81,7 +83,11 @@ def score(rankings: Iterable[list[str]], confidences: Iterable[float], items: li
     for k, item in enumerate(items):
         groups[item.source].append(k)
     per_source = {
-        source: {"items": len(ks), "top1": round(float(hit1[ks].mean()), 4), "top5": round(float(hit5[ks].mean()), 4)}
+        source: {
+            "items": len(ks),
+            "top1": round(float(hit1[ks].mean()), 4),
+            "top5": round(float(hit5[ks].mean()), 4),
+        }
         for source, ks in sorted(groups.items())
     }
     return Evaluation(

@@ -17,6 +17,8 @@ from mapper.results import Evidence, Mapping, Suggestion
 from mapper.signals import Parts, Prepared, candidate_features, compute_signals, prepare
 
 FORMAT_VERSION = 2  # 2: Parts gained minor_group and TitleIndex role_heads
+#: Duties need this many lines (not a one-line industry) before they can contradict a title.
+DISAGREEMENT_MIN_LINES = 2
 #: Top-1 and top-2 closer than this (in probability) are flagged as ambiguous.
 AMBIGUITY_MARGIN = 0.15
 
@@ -80,15 +82,20 @@ class MapperModel:
             len(suggestions) > 1 and suggestions[0].confidence - suggestions[1].confidence < AMBIGUITY_MARGIN
         )
         title_code = duty_code = None
-        if q.title_norm and q.duty_norm:
-            title_score = signals.clf_title[j] + 4.0 * signals.knn[j]
-            duty_score = signals.clf_duty[j] + 4.0 * signals.duty_align[j]
-            title_code = self.codes[int(np.argmax(title_score))]
-            duty_code = self.codes[int(np.argmax(duty_score))]
+        disagree = False
+        if q.title_norm and len(q.duty_lines) >= DISAGREEMENT_MIN_LINES:
+            title_top = np.argsort(-(signals.clf_title[j] + 4.0 * signals.knn[j]))[:5]
+            duty_top = np.argsort(
+                -(signals.clf_duty[j] + 4.0 * (signals.duty_align[j] + signals.doc_sim[j]))
+            )[:5]
+            title_code, duty_code = self.codes[int(title_top[0])], self.codes[int(duty_top[0])]
+            # Generic duties fit several neighbouring groups; disagreement means neither side's
+            # best is among the other's five best.
+            disagree = title_top[0] not in duty_top and duty_top[0] not in title_top
         return Mapping(
             suggestions=suggestions,
             ambiguous=bool(ambiguous),
-            title_duties_disagree=bool(title_code and duty_code and title_code != duty_code),
+            title_duties_disagree=bool(disagree),
             title_only_code=title_code,
             duties_only_code=duty_code,
         )

@@ -229,9 +229,26 @@ def normalize_title(text: str, *, drop_grades: bool = True) -> str:
     return _normalize_title(text[:MAX_TITLE_CHARS], drop_grades)
 
 
+_PAREN_ACRONYM = re.compile(r"\(\s*([A-Za-z][A-Za-z.&]{1,14})\s*\)")
+_MINOR_WORDS = frozenset({"of", "and", "the", "de", "des", "du", "la", "le", "for", "&"})
+
+
+def _drop_acronyms(text: str) -> str:
+    """'Research Assistant (RA)' -> 'Research Assistant': a bracketed acronym of the words
+    before it adds nothing but an unknown token (the official index writes '(R.N.)', '(MLA)')."""
+
+    def replace(match: re.Match) -> str:
+        letters = re.sub(r"[^A-Za-z]", "", match.group(1)).lower()
+        words = [w for w in re.findall(r"[^\W\d_]+", text[: match.start()]) if w.lower() not in _MINOR_WORDS]
+        initials = "".join(w[0].lower() for w in words[-len(letters) :])
+        return " " if len(letters) >= 2 and initials == letters else match.group(0)
+
+    return _PAREN_ACRONYM.sub(replace, text)
+
+
 @lru_cache(maxsize=100_000)
 def _normalize_title(text: str, drop_grades: bool) -> str:
-    text = fold(text)
+    text = fold(_drop_acronyms(text))
     text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
     text = re.sub(r"\bw/", "with ", text)
     text = _CONTRACT.sub(" ", text)

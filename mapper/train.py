@@ -39,6 +39,8 @@ HELD_OUT_DUTIES = 0.25
 #: Title kinds that may be held out (canonical names always stay in the index).
 HOLDABLE_KINDS = frozenset({"index", "example", "inclusion", "all_examples_en"})
 NEAR_DUPLICATE_JACCARD = 0.5
+#: Share of unit groups that also get a query whose title contradicts its (substantial) duties.
+CONFLICT_SHARE = 0.3
 #: One query in this many (per unit group) is a title that stays in the index.
 KNOWN_TITLE_RATIO = 4
 #: Share of qualified titles ("cook - Canadian Armed Forces") shown without the qualifier.
@@ -206,6 +208,13 @@ def make_queries(
             for _ in range(2):
                 picked = rng.sample(duties, k=min(len(duties), rng.randint(2, 5)))
                 queries.append(Query("", ". ".join(picked), position[code]))
+            if rng.random() < CONFLICT_SHARE:
+                # Duties decide: a title from another unit group over this group's duties is
+                # labelled with the duties' group, as an officer would code it.
+                other = rng.choice(codes)
+                if other != code and held_titles.get(other):
+                    picked = rng.sample(duties, k=min(len(duties), rng.randint(3, 5)))
+                    queries.append(Query(rng.choice(held_titles[other]), ". ".join(picked), position[code]))
     rng.shuffle(queries)
     return queries
 

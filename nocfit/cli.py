@@ -27,19 +27,23 @@ def _warehouse_summary() -> list[tuple[str, int]]:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     from nocfit.runner import run_job
-    from pipelines.defs.common import FORCE_TAG
+    from pipelines.defs.common import FORCE_TAG, RETRAIN_TAG
 
     warehouse = config.warehouse_path()
     print(f"nocfit refresh -> {warehouse}")
     print(f"sources: {config.sources_dir()}{' (download cache)' if config.sources_dir_is_default() else ''}")
     tags = {FORCE_TAG: "true"} if args.force else {}
+    if args.retrain:
+        tags[RETRAIN_TAG] = "true"
     run_config = {}
     if args.download:
         run_config = {"resources": {"sources": {"config": {"refresh_downloads": True}}}}
     report = run_job("refresh", tags=tags, run_config=run_config)
     if report.success:
         print("\nassessing the example candidates (data/examples/candidates.jsonl)")
-        examples = run_job("assess_candidates", partition_key="examples", add_partition=("candidate_batches", "examples"))
+        examples = run_job(
+            "assess_candidates", partition_key="examples", add_partition=("candidate_batches", "examples")
+        )
         report = examples if not examples.success else report
     if not report.success:
         print(f"\nrefresh FAILED after {report.seconds:.1f}s (run {report.run_id}):", file=sys.stderr)
@@ -89,7 +93,10 @@ def cmd_map(args: argparse.Namespace) -> int:
                 print(f"nocfit map: {args.input}, {error}", file=sys.stderr)
             if len(errors) > 50:
                 print(f"nocfit map: ... and {len(errors) - 50} more bad lines", file=sys.stderr)
-            print(f"mapped {mapped} line(s) into {args.output}; {len(errors)} bad line(s) skipped", file=sys.stderr)
+            print(
+                f"mapped {mapped} line(s) into {args.output}; {len(errors)} bad line(s) skipped",
+                file=sys.stderr,
+            )
             return 0 if mapped or not errors else 1
     except mc.MapInputError as exc:
         raise UsageError(str(exc)) from None
@@ -138,7 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Materialise every Dagster asset into the warehouse (NOCFIT_WAREHOUSE), reading "
         "official files from NOCFIT_SOURCES or downloading them into the cache.",
     )
-    refresh.add_argument("--force", action="store_true", help="rebuild even what did not change")
+    refresh.add_argument(
+        "--force", action="store_true", help="rebuild every table even if its sources did not change"
+    )
+    refresh.add_argument(
+        "--retrain", action="store_true", help="retrain the mapper even if the data and code did not change"
+    )
     refresh.add_argument(
         "--download", action="store_true", help="re-download the official files into the cache first"
     )
@@ -151,14 +163,18 @@ def build_parser() -> argparse.ArgumentParser:
         "confidence and evidence. One query prints a table (or --json); --input/--output maps a "
         "JSON Lines or CSV file (columns id, title, duties).",
     )
-    mapper.add_argument("text", nargs="?", help="free text: a title, or title on the first line and duties below")
+    mapper.add_argument(
+        "text", nargs="?", help="free text: a title, or title on the first line and duties below"
+    )
     mapper.add_argument("--title", help="the job title")
     mapper.add_argument("--duties", help="the duties (lines or sentences)")
     mapper.add_argument("--json", action="store_true", help="print JSON instead of a table")
     mapper.add_argument("--top-k", type=int, default=5, help="number of suggestions (default 5)")
     mapper.add_argument("--input", help="batch input file (.jsonl or .csv)")
     mapper.add_argument("--output", help="batch output file (.jsonl or .csv)")
-    mapper.add_argument("--format", choices=["jsonl", "csv"], help="batch format when the extension does not tell")
+    mapper.add_argument(
+        "--format", choices=["jsonl", "csv"], help="batch format when the extension does not tell"
+    )
     mapper.add_argument("--evidence", action="store_true", help="include evidence in batch output")
     mapper.add_argument("--quiet", action="store_true", help="no progress bar")
     mapper.add_argument("--model", help="model file (default $NOCFIT_MODELS/current.pkl)")

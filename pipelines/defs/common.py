@@ -10,6 +10,8 @@ from pipelines.defs.resources import SourcesResource, WarehouseResource
 
 #: Run tag that makes every loader rebuild even when its inputs did not change.
 FORCE_TAG = "nocfit/force"
+#: Run tag that retrains the mapper even when the data and the mapper code did not change.
+RETRAIN_TAG = "nocfit/retrain"
 #: Concurrency pool of every asset that writes the warehouse (DuckDB allows one writer).
 WAREHOUSE_POOL = "nocfit_warehouse"
 
@@ -19,8 +21,8 @@ def table_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
 
 
-def forced(context: dg.AssetExecutionContext) -> bool:
-    return context.run.tags.get(FORCE_TAG, "").lower() in {"1", "true", "yes"}
+def forced(context: dg.AssetExecutionContext, tag: str = FORCE_TAG) -> bool:
+    return context.run.tags.get(tag, "").lower() in {"1", "true", "yes"}
 
 
 def load_result(result: LoadResult, warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -14,7 +14,7 @@ import dagster as dg
 from nocfit import config, mapper_ops
 from nocfit.model_store import ModelStore
 from nocfit.sources.catalog import spec
-from pipelines.defs.common import WAREHOUSE_POOL, forced, table_key
+from pipelines.defs.common import RETRAIN_TAG, WAREHOUSE_POOL, forced, table_key
 from pipelines.defs.resources import SourcesResource, WarehouseResource
 
 GROUP = "mapper"
@@ -50,9 +50,15 @@ class ModelStoreResource(dg.ConfigurableResource):
     pool=WAREHOUSE_POOL,
     description="A mapper trained on the official NOC data (only when the data or the mapper code changed).",
 )
-def candidate_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelStoreResource):
+def candidate_model(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelStoreResource
+):
     trained = mapper_ops.train_candidate(
-        warehouse.connection(), models.store(), context.run.run_id, force=forced(context), log=context.log.info
+        warehouse.connection(),
+        models.store(),
+        context.run.run_id,
+        force=forced(context, RETRAIN_TAG),
+        log=context.log.info,
     )
     if trained is None:
         return
