@@ -2,21 +2,23 @@
 
 import dagster as dg
 
-from pipelines.defs import ircc, noc
+from pipelines.defs import automation, candidates, ircc, mapper, noc
 from pipelines.defs.resources import SourcesResource, WarehouseResource
 
-#: Materialises every asset: what `nocfit refresh` runs.
+#: Every unpartitioned asset: what `nocfit refresh` runs (then the 'examples' candidate batch).
 refresh_job = dg.define_asset_job(
     "refresh",
-    selection=dg.AssetSelection.all(),
-    description="Refresh everything: sources, NOC tables, category data, rounds, model, candidates.",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(candidates.GROUP),
+    description="Refresh sources, NOC tables, category data, rounds and the mapper model.",
 )
 
 defs = dg.Definitions(
-    assets=[*noc.ASSETS, *ircc.ASSETS],
-    asset_checks=[*noc.CHECKS, *ircc.CHECKS],
-    jobs=[refresh_job],
-    resources={"warehouse": WarehouseResource(), "sources": SourcesResource()},
+    assets=[*noc.ASSETS, *ircc.ASSETS, *mapper.ASSETS, *candidates.ASSETS],
+    asset_checks=[*noc.CHECKS, *ircc.CHECKS, *mapper.CHECKS],
+    jobs=[refresh_job, *automation.JOBS, *candidates.JOBS],
+    schedules=automation.SCHEDULES,
+    sensors=[*automation.SENSORS, *candidates.SENSORS],
+    resources={"warehouse": WarehouseResource(), "sources": SourcesResource(), **mapper.RESOURCES},
     # DuckDB has one writer and every run writes one staging snapshot: run steps in one process.
     executor=dg.in_process_executor,
 )

@@ -68,3 +68,25 @@ def writable_sources(tmp_path: Path, shared_data: Path) -> Path:
     for path in target.rglob("*"):
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     return target
+
+
+@pytest.fixture
+def cloned(
+    refreshed: dict[str, str], tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """A private copy of the refreshed installation (warehouse + trained models) under tmp_path.
+
+    Its environment is set for the test, so `nocfit` commands run against the copy; the model
+    store is copied too, so a refresh there does not retrain (same data, same code).
+    """
+    env = nocfit_env(tmp_path, shared_data)
+    for key in ("NOCFIT_WAREHOUSE", "NOCFIT_MODELS"):
+        source, target = Path(refreshed[key]), Path(env[key])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target)
+        elif source.exists():
+            shutil.copyfile(source, target)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env

@@ -54,7 +54,15 @@ def test_one_megabyte_of_text_is_bounded(model: MapperModel) -> None:
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.one_of(any_text, st.builds(lambda t, d: json.dumps({"id": "x", "title": t, "duties": d}), any_text, any_text)), max_size=12))
+@given(
+    st.lists(
+        st.one_of(
+            any_text,
+            st.builds(lambda t, d: json.dumps({"id": "x", "title": t, "duties": d}), any_text, any_text),
+        ),
+        max_size=12,
+    )
+)
 def test_map_cli_batch_survives_any_lines(cloned, tmp_path_factory, lines: list[str]) -> None:
     from nocfit.cli import main
 

@@ -157,7 +157,7 @@ def test_malformed_round_is_rejected(
         ('[{"drawNumber": "1"}]', 'expected a JSON object with a "rounds" list', 1),
         ('{"classes": "wb-tables", "data": []}', 'expected a JSON object with a "rounds" list', 1),
         ('{"classes": "wb-tables", "rounds": []}', '"rounds" is empty', 1),
-        ('{"rounds": ["437"]}', r"rounds\[0\]: expected an object, found str", None),
+        ('{"rounds": ["437"]}', r"rounds\[0\]: expected an object, found str", 1),
     ],
 )
 def test_malformed_file_is_rejected(tmp_path: Path, content: str, expected: str, line: int | None) -> None:

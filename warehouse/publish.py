@@ -51,7 +51,10 @@ def _fsync_dir(path: Path) -> None:
 
 
 def published_schema_version(path: Path) -> str | None:
-    """The schema version recorded in a snapshot, or None if absent/unreadable."""
+    """The schema version recorded in a snapshot file, or None if absent/unreadable.
+
+    Opens ``path`` read-only: call it on a private copy, not on the published file (see begin).
+    """
     if not path.exists():
         return None
     try:
@@ -95,13 +98,23 @@ class SnapshotSession:
                 shutil.rmtree(folder)
             folder.mkdir()
             self.staging = folder / f"{uuid.uuid4().hex}.duckdb"
-            current = published_schema_version(self.published)
-            if current == schema.schema_version():
+            # Copy first, then read the schema version from the private copy: opening the
+            # published file itself fails while someone holds it open read-write (DuckDB's
+            # file lock), and that must not pass for "schema changed" and rebuild everything
+            # from scratch, losing meta.source_changes history.
+            if self.published.exists():
                 shutil.copyfile(self.published, self.staging)
+                current = published_schema_version(self.staging)
+                if current != schema.schema_version():
+                    self.staging.unlink()
+                    self.fresh = True
+                    self.log(
+                        "warehouse schema changed: building a fresh snapshot"
+                        if current is not None
+                        else f"{self.published} is not a readable nocfit snapshot: building a fresh one"
+                    )
             else:
                 self.fresh = True
-                if current is not None or self.published.exists():
-                    self.log("warehouse schema changed: building a fresh snapshot")
             con = self.connection()
             schema.apply(con)
             con.execute("DELETE FROM meta.schema_info")
@@ -145,12 +158,25 @@ class SnapshotSession:
             assert self.staging is not None
             with open(self.staging, "rb") as handle:
                 os.fsync(handle.fileno())
+            self._remove_foreign_wal()
             os.replace(self.staging, self.published)
             _fsync_dir(self.published.parent)
             self.log(f"published snapshot {self.published}")
             return True
         finally:
             self.abort()
+
+    def _remove_foreign_wal(self) -> None:
+        """Delete ``<published>.wal``: only a read-write connection to the published file makes
+        one, and beside the new snapshot DuckDB refuses it ("WAL does not match database file"),
+        so every reader would fail until it is gone."""
+        wal = self.published.with_name(self.published.name + ".wal")
+        if wal.exists():
+            wal.unlink(missing_ok=True)
+            self.log(
+                f"removed {wal.name}, left by a read-write connection to the published snapshot "
+                "(open it read-only: refreshes replace the file, writes to it are lost)"
+            )
 
     def abort(self) -> None:
         """Discard the staging snapshot (if still there) and release the lock."""

@@ -89,7 +89,8 @@ def parse_structure(path: Path) -> list[Row]:
     file = path.name
     rows: list[Row] = []
     seen: dict[str, int] = {}
-    for record in read_records(path, STRUCTURE_COLUMNS):
+    records = read_records(path, STRUCTURE_COLUMNS)
+    for record in records:
         raw_level = record["Level"].strip()
         if raw_level not in {"1", "2", "3", "4", "5"}:
             raise SourceFormatError(file, f"unknown level {raw_level!r}", line=record.line)
@@ -121,7 +122,11 @@ def parse_structure(path: Path) -> list[Row]:
             }
         )
     if not any(r["level"] == 5 for r in rows):
-        raise SourceFormatError(file, "no unit groups (level 5) found")
+        raise SourceFormatError(
+            file,
+            "no unit groups (level 5) found: the file ends before its first unit group (truncated?)",
+            line=records[-1].line if records else 1,
+        )
     return rows
 
 

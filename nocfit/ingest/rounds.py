@@ -51,6 +51,33 @@ def _round_lines(text: str) -> list[int]:
     return [text.count("\n", 0, m.start()) + 1 for m in re.finditer(r'"drawNumber"\s*:', text)]
 
 
+def _round_starts(text: str) -> list[int]:
+    """JSON line where each element of the first ``"rounds"`` array starts (empty if unreadable).
+
+    Used when the ``"drawNumber"`` keys cannot be paired with the rounds (a key is damaged or
+    missing), so an error still names the line of its round.
+    """
+    match = re.search(r'"rounds"\s*:\s*\[', text)
+    if not match:
+        return []
+    decoder = json.JSONDecoder()
+    separators = re.compile(r"[\s,]*")
+    lines: list[int] = []
+    line, counted, pos = 1, 0, match.end()
+    while True:
+        pos = separators.match(text, pos).end()
+        if pos >= len(text) or text[pos] == "]":
+            return lines
+        try:
+            _, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            return []
+        line += text.count("\n", counted, pos)
+        counted = pos
+        lines.append(line)
+        pos = end
+
+
 def _count(value: str, field: str) -> int:
     value = value.strip()
     if not COUNT.match(value):
@@ -130,6 +157,8 @@ def parse_rounds(path: Path) -> list[dict]:
     if not data["rounds"]:
         raise SourceFormatError(file, '"rounds" is empty', line=1)
     lines = _round_lines(text)
+    if len(lines) != len(data["rounds"]):
+        lines = _round_starts(text)  # a "drawNumber" key is damaged: where each round starts
     if len(lines) != len(data["rounds"]):
         lines = []  # rounds cannot be paired with lines; report the round number only
     rows: list[dict] = []

@@ -56,7 +56,9 @@ def batch_path(batch: str) -> Path:
     pool=WAREHOUSE_POOL,
     description="Validate a batch of candidates, map their work spells and assess category fit.",
 )
-def candidate_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelStoreResource):
+def candidate_tables(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelStoreResource
+):
     batch = context.partition_key
     path = batch_path(batch)
     if not path.is_file():
@@ -82,7 +84,8 @@ def candidate_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     )
     for table in TABLES:
         yield dg.MaterializeResult(
-            asset_key=table_key(table), metadata={"rows": dg.MetadataValue.int(len(rows[table])), "batch": batch}
+            asset_key=table_key(table),
+            metadata={"rows": dg.MetadataValue.int(len(rows[table])), "batch": batch},
         )
 
 
@@ -107,7 +110,9 @@ def candidate_inbox(context: dg.SensorEvaluationContext) -> dg.SensorResult:
             continue
         if path.name not in known:
             new_keys.append(path.name)
-        requests.append(dg.RunRequest(partition_key=path.name, run_key=f"{path.name}:{file_sha256(path)[:16]}"))
+        requests.append(
+            dg.RunRequest(partition_key=path.name, run_key=f"{path.name}:{file_sha256(path)[:16]}")
+        )
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[BATCHES.build_add_request(new_keys)] if new_keys else [],

@@ -5,37 +5,61 @@ Paths left empty are resolved at run time from the NOCFIT_* environment variable
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dagster as dg
 from pydantic import PrivateAttr
 
 from nocfit import config
+from nocfit.sources.fetch import SourceFolder, default_source_folder
 
 #: Asset-key prefixes of warehouse tables; a failed ERROR check on one of them blocks publishing.
 WAREHOUSE_SCHEMAS = frozenset({"meta", "noc", "ircc", "mapper", "candidates"})
+#: Blocking checks that only decide whether a new model is promoted: failing one keeps the
+#: current model but still publishes the refreshed tables (and the evaluation that failed).
+PROMOTION_GATES = frozenset({"not_worse_than_promoted"})
 
 
 def _failure_in_run(context: dg.InitResourceContext) -> str | None:
-    """Why this run must not publish: a failed step, or a failed ERROR check on a table."""
+    """Why this run must not publish: a failed step, or a failed ERROR check on a table.
+
+    A failed promotion gate (PROMOTION_GATES) fails its own step but only stops the model's
+    promotion: the refreshed tables are still published.
+    """
     if context.instance is None or context.run is None:
         return None
     wanted = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.ASSET_CHECK_EVALUATION}
     records = context.instance.get_records_for_run(context.run.run_id, of_type=wanted, limit=10_000).records
-    for record in records:
-        event = record.event_log_entry.dagster_event
-        if event is None:
-            continue
+    events = [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
+    gate_steps = {
+        e.step_key
+        for e in events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        and e.event_specific_data.check_name in PROMOTION_GATES
+    }
+    for event in events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            if event.step_key in gate_steps:
+                continue
             return f"step {event.step_key} failed"
         evaluation = event.event_specific_data
         if (
             not evaluation.passed
             and evaluation.severity == dg.AssetCheckSeverity.ERROR
             and evaluation.asset_key.path[0] in WAREHOUSE_SCHEMAS
+            and evaluation.check_name not in PROMOTION_GATES
         ):
             return f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed"
     return None
+
+
+class SnapshotNotPublished(dg.DagsterError):
+    """Publishing the staging snapshot failed after every step succeeded.
+
+    A DagsterError, so that raised from resource teardown it fails the run instead of being
+    logged as a teardown error of a run that still reports success.
+    """
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -46,6 +70,7 @@ class WarehouseResource(dg.ConfigurableResource):
     lock_timeout_seconds: float = -1.0  # < 0: NOCFIT_LOCK_TIMEOUT, default 600
 
     _session = PrivateAttr(default=None)
+    _begin_error = PrivateAttr(default=None)
     _log = PrivateAttr(default=None)
 
     def published_path(self) -> Path:
@@ -59,14 +84,29 @@ class WarehouseResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._log = context.log
 
+    def _say(self, message: str, level: str = "info") -> None:
+        """To the Dagster run log and to stderr: `nocfit refresh` shows only progress lines, and
+        a refresh waiting for the lock or not publishing must not be silent there."""
+        if self._log is not None:
+            getattr(self._log, level)(message)
+        print(f"nocfit: {message}", file=sys.stderr, flush=True)
+
     def connection(self):
         """Read-write connection to this run's staging snapshot (created on first use)."""
         from warehouse.publish import SnapshotSession
 
         if self._session is None:
-            log = (lambda m: self._log.info(m)) if self._log is not None else (lambda m: None)
-            self._session = SnapshotSession(self.published_path(), lock_timeout=self._timeout(), log=log)
-            self._session.begin()
+            if self._begin_error is not None:
+                # Starting failed in an earlier step (e.g. the lock timed out): fail the same
+                # way instead of waiting for the lock again in every independent step.
+                raise self._begin_error
+            session = SnapshotSession(self.published_path(), lock_timeout=self._timeout(), log=self._say)
+            try:
+                session.begin()
+            except Exception as exc:
+                self._begin_error = exc
+                raise
+            self._session = session
         return self._session.connection()
 
     def mark_changed(self) -> None:
@@ -76,15 +116,20 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         session, self._session = self._session, None
+        self._begin_error = None
         if session is None:
             return
         failure = _failure_in_run(context)
         if failure:
-            if context.log:
-                context.log.warning(f"not publishing the warehouse snapshot: {failure}")
+            self._say(f"not publishing the warehouse snapshot: {failure}", "warning")
             session.abort()
             return
-        session.commit()
+        try:
+            session.commit()
+        except Exception as exc:  # commit() has already discarded the staging snapshot
+            message = f"the warehouse snapshot was not published: {type(exc).__name__}: {exc}"
+            self._say(message, "error")
+            raise SnapshotNotPublished(message) from exc
 
 
 class SourcesResource(dg.ConfigurableResource):
@@ -94,11 +139,26 @@ class SourcesResource(dg.ConfigurableResource):
     #: Re-download files in nocfit's own cache even when present (scheduled refreshes).
     refresh_downloads: bool = False
 
-    def source_folder(self, log=None):
-        from nocfit.sources.fetch import default_source_folder
-
+    def source_folder(self, log=None) -> SourceFolder:
         folder = default_source_folder(log=log or (lambda message: None))
         if self.folder:
             folder.folder = Path(self.folder).expanduser().resolve()
             folder.is_cache = False
+        if self.refresh_downloads:
+            # The NOC/OaSIS loaders call folder.fetch(spec) without refresh=: without this only
+            # the rounds asset (which passes refresh= itself) honoured refresh_downloads.
+            folder = _RefreshingSourceFolder(
+                folder=folder.folder,
+                download=folder.download,
+                is_cache=folder.is_cache,
+                downloader=folder.downloader,
+                bases=folder.bases,
+            )
         return folder
+
+
+class _RefreshingSourceFolder(SourceFolder):
+    """A sources folder whose fetch() re-downloads by default (a no-op unless it is the cache)."""
+
+    def fetch(self, source, *, refresh: bool = True):
+        return super().fetch(source, refresh=refresh)
