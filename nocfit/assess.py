@@ -144,8 +144,86 @@ def table_rows(batch_id: str, assessment: Assessment) -> dict[str, list[dict]]:
             )
     for r in assessment.rejects:
         rows["candidates.rejects"].append(
-            {"batch_id": batch_id, "line": r.line, "candidate_id": r.candidate_id, "reason": r.reason, "rejected_at": now}
+            {
+                "batch_id": batch_id,
+                "line": r.line,
+                "candidate_id": r.candidate_id,
+                "reason": r.reason,
+                "rejected_at": now,
+            }
         )
     for result in assessment.results:
         rows["candidates.category_fit"].append({"batch_id": batch_id, **result.to_dict()})
     return rows
+
+
+TABLES = (
+    "candidates.candidates",
+    "candidates.work_experience",
+    "candidates.languages",
+    "candidates.rejects",
+    "candidates.noc_suggestions",
+    "candidates.category_fit",
+)
+
+
+@dataclass
+class BatchOutcome:
+    changed: bool
+    rows: dict[str, int]
+    candidates: int = 0
+    rejects: int = 0
+    assessments: int = 0
+
+
+def assess_batch_into_warehouse(con, batch: str, path: Path, store, *, force: bool = False) -> BatchOutcome:
+    """Assess one batch file into the candidates.* tables, replacing that batch's rows.
+
+    Skipped when the file, the promoted model, the category lists and the date (records without
+    ``as_of`` are assessed as of today) are all unchanged since the batch was last written.
+    """
+    import hashlib
+
+    from nocfit.categories.load import versions_from_warehouse
+    from nocfit.sources.fetch import file_sha256
+    from warehouse.tables import get_fingerprint, insert_rows, set_fingerprint, transaction
+
+    model_meta = store.current_metadata() or {}
+    definitions = con.execute(
+        "SELECT string_agg(definition, '' ORDER BY version_id) FROM ircc.category_versions"
+    ).fetchone()[0]
+    parts = [
+        file_sha256(path),
+        str(model_meta.get("fingerprint")),
+        hashlib.sha256((definitions or "").encode()).hexdigest(),
+    ]
+    parts.append(dt.date.today().isoformat())
+    fingerprint = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    key = f"candidates:{batch}"
+    if not force and get_fingerprint(con, key) == fingerprint:
+        counts = {
+            t: con.execute(f"SELECT count(*) FROM {t} WHERE batch_id = ?", [batch]).fetchone()[0]
+            for t in TABLES
+        }
+        return BatchOutcome(False, counts)
+    noc_titles = dict(con.execute("SELECT code, title FROM noc.unit_groups").fetchall())
+    assessment = assess_file(
+        path,
+        model=store.load_current(),
+        versions=versions_from_warehouse(con),
+        default_as_of=dt.date.today(),
+        noc_titles=noc_titles,
+    )
+    rows = table_rows(batch, assessment)
+    with transaction(con):  # a re-run replaces the batch: idempotent
+        for table in TABLES:
+            con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch])
+            insert_rows(con, table, rows[table])
+        set_fingerprint(con, key, fingerprint)
+    return BatchOutcome(
+        True,
+        {t: len(rows[t]) for t in TABLES},
+        len(assessment.candidates),
+        len(assessment.rejects),
+        len(assessment.results),
+    )

@@ -7,6 +7,7 @@ in ``mapper.evaluations``; the candidate is promoted only if it is not worse (th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,18 +70,19 @@ def evaluate_models(
     held-out official metrics recorded at training time are used.
     """
     from mapper.evaluate import evaluate, read_labelled
-    from mapper.model import MapperModel
+    from mapper.model import MapperModel, ModelError
 
     now = dt.datetime.now()
     rows: list[dict] = []
-    models = {"candidate": candidate}
+    loaded = {"candidate": MapperModel.load(candidate)}
     if store.current_path.exists():
-        models["promoted"] = store.current_path
+        # A model from an older nocfit cannot be loaded: there is nothing comparable to gate on.
+        with contextlib.suppress(ModelError):
+            loaded["promoted"] = MapperModel.load(store.current_path)
     items = read_labelled(labelled_set) if labelled_set else []
     dataset = labelled_set.name if labelled_set else HELD_OUT
     dataset_sha = file_sha256(labelled_set) if labelled_set else None
-    for role, path in models.items():
-        model = MapperModel.load(path)
+    for role, model in loaded.items():
         base = {
             "run_id": run_id,
             "model_role": role,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -140,6 +141,9 @@ def run_job(
     """Execute a job of the nocfit definitions in this process against the persistent instance."""
     ensure_dagster_home()
     warnings.filterwarnings("ignore", module="dagster")
+    # Dagster notes on this logger that a skipped model evaluation left its gate without a
+    # result; that is expected when the model is up to date, and not news for the terminal.
+    logging.getLogger("dagster._core.execution.plan.active").setLevel(logging.ERROR)
     import dagster as dg
 
     from pipelines.definitions import defs

@@ -6,32 +6,21 @@ key includes the file's sha256, so an unchanged file is never processed twice); 
 Only counts and ids reach logs and metadata: candidate data is personal.
 """
 
-import datetime as dt
 import re
 from pathlib import Path
 
 import dagster as dg
 
 from nocfit import config
-from nocfit.assess import assess_file, table_rows
-from nocfit.categories.load import versions_from_warehouse
+from nocfit.assess import TABLES, assess_batch_into_warehouse
 from nocfit.sources.fetch import file_sha256
-from pipelines.defs.common import WAREHOUSE_POOL, table_key
+from pipelines.defs.common import WAREHOUSE_POOL, forced, table_key
 from pipelines.defs.mapper import PROMOTED, ModelStoreResource
 from pipelines.defs.resources import WarehouseResource
-from warehouse.tables import insert_rows, transaction
 
 GROUP = "candidates"
 BATCHES = dg.DynamicPartitionsDefinition(name="candidate_batches")
 EXAMPLES_BATCH = "examples"
-TABLES = (
-    "candidates.candidates",
-    "candidates.work_experience",
-    "candidates.languages",
-    "candidates.rejects",
-    "candidates.noc_suggestions",
-    "candidates.category_fit",
-)
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 
 
@@ -63,29 +52,23 @@ def candidate_tables(
     path = batch_path(batch)
     if not path.is_file():
         raise FileNotFoundError(f"candidate batch {batch}: {path} does not exist")
-    con = warehouse.connection()
-    noc_titles = dict(con.execute("SELECT code, title FROM noc.unit_groups").fetchall())
-    assessment = assess_file(
-        path,
-        model=models.store().load_current(),
-        versions=versions_from_warehouse(con),
-        default_as_of=dt.date.today(),
-        noc_titles=noc_titles,
+    outcome = assess_batch_into_warehouse(
+        warehouse.connection(), batch, path, models.store(), force=forced(context)
     )
-    rows = table_rows(batch, assessment)
-    with transaction(con):  # a re-run replaces the batch: idempotent
-        for table in TABLES:
-            con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch])
-            insert_rows(con, table, rows[table])
-    warehouse.mark_changed()
-    context.log.info(
-        f"batch {batch}: {len(assessment.candidates)} candidates loaded, {len(assessment.rejects)} rejected, "
-        f"{len(assessment.results)} category assessments"
-    )
+    if outcome.changed:
+        warehouse.mark_changed()
+        context.log.info(
+            f"batch {batch}: {outcome.candidates} candidates loaded, {outcome.rejects} rejected, "
+            f"{outcome.assessments} category assessments"
+        )
     for table in TABLES:
         yield dg.MaterializeResult(
             asset_key=table_key(table),
-            metadata={"rows": dg.MetadataValue.int(len(rows[table])), "batch": batch},
+            metadata={
+                "rows": dg.MetadataValue.int(outcome.rows[table]),
+                "batch": batch,
+                "changed": outcome.changed,
+            },
         )
 
 
