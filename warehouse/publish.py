@@ -102,21 +102,24 @@ class SnapshotSession:
             # published file itself fails while someone holds it open read-write (DuckDB's
             # file lock), and that must not pass for "schema changed" and rebuild everything
             # from scratch, losing meta.source_changes history.
+            previous: Path | None = None
             if self.published.exists():
                 shutil.copyfile(self.published, self.staging)
                 current = published_schema_version(self.staging)
                 if current != schema.schema_version():
-                    self.staging.unlink()
                     self.fresh = True
-                    self.log(
-                        "warehouse schema changed: building a fresh snapshot"
-                        if current is not None
-                        else f"{self.published} is not a readable nocfit snapshot: building a fresh one"
-                    )
+                    if current is None:
+                        self.staging.unlink()
+                        self.log(f"{self.published} is not a readable nocfit snapshot: building a fresh one")
+                    else:
+                        previous = self.staging.with_name("previous.duckdb")
+                        self.staging.rename(previous)
             else:
                 self.fresh = True
             con = self.connection()
             schema.apply(con)
+            if previous is not None:
+                self._carry_over(con, previous)
             con.execute("DELETE FROM meta.schema_info")
             con.execute(
                 "INSERT INTO meta.schema_info VALUES (?, ?)", [schema.schema_version(), datetime.now()]
@@ -125,6 +128,51 @@ class SnapshotSession:
             self.abort()
             raise
         return self
+
+    def _carry_over(self, con: duckdb.DuckDBPyConnection, previous: Path) -> None:
+        """After a schema change, keep every table whose columns did not change.
+
+        History (meta.source_changes, mapper.evaluations, candidates) survives an upgrade; a
+        table whose definition changed starts empty, and its fingerprint is dropped so its
+        loader rebuilds it in this run.
+        """
+        columns_sql = (
+            "SELECT table_schema || '.' || table_name, "
+            "list(column_name || ' ' || data_type ORDER BY ordinal_position) "
+            "FROM information_schema.columns WHERE table_catalog = ? GROUP BY 1"
+        )
+        current = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute(f"ATTACH '{previous}' AS previous_snapshot (READ_ONLY)")
+        try:
+            new = dict(con.execute(columns_sql, [current]).fetchall())
+            old = dict(con.execute(columns_sql, ["previous_snapshot"]).fetchall())
+            views = {
+                r[0]
+                for r in con.execute(
+                    "SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE database_name = ?",
+                    [current],
+                ).fetchall()
+            }
+            kept = sorted(
+                t for t in new if t not in views and old.get(t) == new[t] and t != "meta.schema_info"
+            )
+            for table in kept:
+                con.execute(f"INSERT INTO {table} SELECT * FROM previous_snapshot.{table}")
+        finally:
+            con.execute("DETACH previous_snapshot")
+            previous.unlink(missing_ok=True)
+        rebuilt = sorted(t for t in new if t not in kept and t not in views and t != "meta.schema_info")
+        if "meta.asset_fingerprints" in kept:
+            candidates_kept = all(t in kept for t in new if t.startswith("candidates.") and t not in views)
+            con.execute(
+                "DELETE FROM meta.asset_fingerprints WHERE NOT list_contains(?, asset) "
+                "AND NOT (starts_with(asset, 'candidates:') AND ?)",
+                [kept, candidates_kept],
+            )
+        self.log(
+            f"warehouse schema changed: kept {len(kept)} unchanged tables"
+            + (f", rebuilding {', '.join(rebuilt)}" if rebuilt else "")
+        )
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The read-write connection to the staging snapshot (one per session)."""
