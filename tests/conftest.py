@@ -70,23 +70,28 @@ def writable_sources(tmp_path: Path, shared_data: Path) -> Path:
     return target
 
 
-@pytest.fixture
-def cloned(
-    refreshed: dict[str, str], tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, str]:
-    """A private copy of the refreshed installation (warehouse + trained models) under tmp_path.
+def copy_installation(refreshed: dict[str, str], env: dict[str, str]) -> None:
+    """Copy the session's refreshed warehouse and trained models to the paths of ``env``.
 
-    Its environment is set for the test, so `nocfit` commands run against the copy; the model
-    store is copied too, so a refresh there does not retrain (same data, same code).
+    With the models copied, a refresh there does not retrain (same data, same mapper code).
     """
-    env = nocfit_env(tmp_path, shared_data)
     for key in ("NOCFIT_WAREHOUSE", "NOCFIT_MODELS"):
         source, target = Path(refreshed[key]), Path(env[key])
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
-            shutil.copytree(source, target)
+            shutil.copytree(source, target, dirs_exist_ok=True)
         elif source.exists():
             shutil.copyfile(source, target)
+
+
+@pytest.fixture
+def cloned(
+    refreshed: dict[str, str], tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """A private copy of the refreshed installation (warehouse + trained models) under tmp_path,
+    with its environment set for the test, so `nocfit` commands run against the copy."""
+    env = nocfit_env(tmp_path, shared_data)
+    copy_installation(refreshed, env)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from nocfit.cli import main
 from nocfit.sources.fetch import file_sha256
-from tests.conftest import nocfit_env
+from tests.conftest import copy_installation, nocfit_env
 
 STRUCTURE = "noc2021/noc-2021-v1.0-classification-structure.csv"
 TITLES = "oasis2023/example-titles_oasis_2023_v1.0.csv"
@@ -72,8 +71,7 @@ def test_corrupted_source_fails_clearly_and_keeps_the_warehouse(
 ) -> None:
     env = nocfit_env(tmp_path, writable_sources)
     warehouse = Path(env["NOCFIT_WAREHOUSE"])
-    warehouse.parent.mkdir(parents=True)
-    shutil.copyfile(refreshed["NOCFIT_WAREHOUSE"], warehouse)
+    copy_installation(refreshed, env)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     before = file_sha256(warehouse)

@@ -15,7 +15,7 @@ from nocfit import config
 from nocfit.categories.load import load_versions, version_in_force
 from nocfit.cli import main
 from nocfit.sources.fetch import file_sha256
-from tests.conftest import nocfit_env
+from tests.conftest import copy_installation, nocfit_env
 from tests.test_categories import EXPECTED_COUNTS
 
 ROUNDS = "ircc/ee_rounds_123_en.json"
@@ -302,8 +302,7 @@ def private_refresh(
     """The refreshed warehouse copied under tmp_path, env pointing at writable sources; returns it."""
     env = nocfit_env(tmp_path, writable_sources)
     warehouse = Path(env["NOCFIT_WAREHOUSE"])
-    warehouse.parent.mkdir(parents=True)
-    shutil.copyfile(refreshed["NOCFIT_WAREHOUSE"], warehouse)
+    copy_installation(refreshed, env)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return warehouse

@@ -34,10 +34,15 @@ def test_upgrade_keeps_unchanged_tables_and_rebuilds_changed_ones(
         assert con.execute("SELECT count(*) FROM meta.source_changes").fetchone()[0] == changes > 0
         assert con.execute("SELECT count(*) FROM candidates.category_fit").fetchone()[0] == fits > 0
         assert con.execute("SELECT count(*) FROM noc.structure").fetchone()[0] == 822
-        assert con.execute("SELECT count(*) FROM noc.titles").fetchone()[0] == 0  # changed: rebuilt by its loader
+        assert (
+            con.execute("SELECT count(*) FROM noc.titles").fetchone()[0] == 0
+        )  # changed: rebuilt by its loader
         fingerprints = {r[0] for r in con.execute("SELECT asset FROM meta.asset_fingerprints").fetchall()}
         assert "noc.titles" not in fingerprints and {"noc.structure", "candidates:examples"} <= fingerprints
-        assert con.execute("SELECT schema_version FROM meta.schema_info").fetchone()[0] == schema.schema_version()
+        assert (
+            con.execute("SELECT schema_version FROM meta.schema_info").fetchone()[0]
+            == schema.schema_version()
+        )
     finally:
         session.abort()
     assert any("rebuilding noc.titles" in m for m in messages)

@@ -16,7 +16,6 @@ import contextlib
 import fcntl
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import pytest
 from nocfit.runner import ensure_dagster_home, run_job
 from nocfit.sources.fetch import file_sha256
 from pipelines.defs.resources import WarehouseResource
-from tests.conftest import PROJECT_ROOT, nocfit_env
+from tests.conftest import PROJECT_ROOT, copy_installation, nocfit_env
 from warehouse.connection import connect
 from warehouse.publish import SnapshotSession, lock_path, staging_dir
 
@@ -67,11 +66,7 @@ class Installation:
 def private_installation(refreshed: dict[str, str], root: Path, sources: Path) -> dict[str, str]:
     """Environment of a private copy of the session's refreshed warehouse and trained models."""
     env = nocfit_env(root, sources)
-    warehouse = Path(env["NOCFIT_WAREHOUSE"])
-    warehouse.parent.mkdir(parents=True)
-    shutil.copyfile(refreshed["NOCFIT_WAREHOUSE"], warehouse)
-    if Path(refreshed["NOCFIT_MODELS"]).is_dir():
-        shutil.copytree(refreshed["NOCFIT_MODELS"], env["NOCFIT_MODELS"])
+    copy_installation(refreshed, env)
     return env
 
 

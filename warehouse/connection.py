@@ -15,6 +15,9 @@ def connect(path: Path | str | None = None, *, read_only: bool = True) -> duckdb
     """Connect to the published snapshot (read-only by default).
 
     Read-only connections never block a refresh: refreshes write a new file and swap it in.
+    A read-only connection attaches the file to a fresh in-memory database, because
+    ``duckdb.connect(path)`` reuses a database the process already has open for that path,
+    which after a refresh is the previous snapshot.
     """
     from nocfit import config
 
@@ -25,8 +28,14 @@ def connect(path: Path | str | None = None, *, read_only: bool = True) -> duckdb
             "(or set NOCFIT_WAREHOUSE to an existing snapshot)"
         )
     try:
-        return duckdb.connect(str(target), read_only=read_only)
-    except duckdb.IOException as exc:
+        if not read_only:
+            return duckdb.connect(str(target))
+        con = duckdb.connect(":memory:")
+        escaped = str(target).replace("'", "''")
+        con.execute(f"ATTACH '{escaped}' AS nocfit (READ_ONLY)")
+        con.execute("USE nocfit")
+        return con
+    except duckdb.Error as exc:
         if "lock" in str(exc).lower():
             raise WarehouseUnavailable(
                 f"{target} is locked by another process that opened it for writing ({exc}). "
