@@ -131,6 +131,22 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
 
+# ------------------------------------------------------------------------------ categories
+def cmd_categories(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from nocfit.categories_command import print_in_force, print_schema
+
+    if args.schema:
+        print_schema(sys.stdout)
+        return 0
+    try:
+        day = dt.date.fromisoformat(args.on) if args.on else dt.date.today()
+    except ValueError:
+        raise UsageError(f"--on {args.on!r} is not a date like 2026-06-01") from None
+    return print_in_force(day, sys.stdout)
+
+
 # ------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -191,6 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--as-of", help="assessment date for records without as_of (default: today)")
     fit.add_argument("--output", help="write one JSON line per candidate x category here")
     fit.set_defaults(func=cmd_fit)
+
+    categories = commands.add_parser(
+        "categories",
+        help="show the category list in force on a date (from data/categories)",
+        description="Validate the curated category files and show the version in force on a date, "
+        "with each category's rule; --schema prints the JSON Schema the files follow.",
+    )
+    categories.add_argument("--on", help="date (default: today)")
+    categories.add_argument("--schema", action="store_true", help="print the JSON Schema of the category files")
+    categories.set_defaults(func=cmd_categories)
     return parser
 
 

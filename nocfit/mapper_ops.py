@@ -50,6 +50,16 @@ def train_candidate(
     if not force and current and current.get("fingerprint") == fingerprint:
         log(f"the promoted model {fingerprint} was trained on the same data and code: not retraining")
         return None
+    log(
+        "training a new model: "
+        + (
+            "forced"
+            if force
+            else f"promoted {current.get('fingerprint')} != {fingerprint}"
+            if current
+            else "none promoted yet"
+        )
+    )
     model = train(corpus, log=log)
     model.metadata["fingerprint"] = fingerprint
     model.metadata["run_id"] = run_id
@@ -100,8 +110,15 @@ def evaluate_models(
         else:
             held = model.metadata.get("held_out", {})
             rows.append(
-                {**base, "source": "all", "items": held.get("queries"), "top1": held.get("top1"),
-                 "top5": held.get("top5"), "ece": held.get("ece"), "mean_confidence": None}
+                {
+                    **base,
+                    "source": "all",
+                    "items": held.get("queries"),
+                    "top1": held.get("top1"),
+                    "top5": held.get("top5"),
+                    "ece": held.get("ece"),
+                    "mean_confidence": None,
+                }
             )
     with transaction(con):
         insert_rows(con, "mapper.evaluations", rows)
@@ -123,7 +140,12 @@ def gate(con: duckdb.DuckDBPyConnection, run_id: str) -> CheckOutcome:
     if "candidate" not in by_role:
         return CheckOutcome(False, f"no evaluation of the candidate of run {run_id}")
     cand = by_role["candidate"]
-    meta = {"dataset": cand[4], "candidate_top1": cand[1], "candidate_top5": cand[2], "candidate_ece": cand[3]}
+    meta = {
+        "dataset": cand[4],
+        "candidate_top1": cand[1],
+        "candidate_top5": cand[2],
+        "candidate_ece": cand[3],
+    }
     if "promoted" not in by_role:
         return CheckOutcome(True, "no promoted model yet: the first candidate is promoted", meta)
     prom = by_role["promoted"]
@@ -135,7 +157,9 @@ def gate(con: duckdb.DuckDBPyConnection, run_id: str) -> CheckOutcome:
     ]
     if worse:
         return CheckOutcome(False, "candidate is worse than the promoted model: " + "; ".join(worse), meta)
-    return CheckOutcome(True, f"candidate top-1 {cand[1]:.3f} / top-5 {cand[2]:.3f} not worse than promoted", meta)
+    return CheckOutcome(
+        True, f"candidate top-1 {cand[1]:.3f} / top-5 {cand[2]:.3f} not worse than promoted", meta
+    )
 
 
 def promote(con: duckdb.DuckDBPyConnection, store: ModelStore, candidate: Path, run_id: str) -> Path:

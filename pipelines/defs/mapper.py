@@ -7,6 +7,7 @@ not stop the warehouse from being published (see PROMOTION_GATES in resources.py
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -30,6 +31,12 @@ TRAINING_INPUTS = [
     "noc.exclusions",
     "noc.workplaces",
 ]
+
+
+def _say(context: dg.AssetExecutionContext, message: str) -> None:
+    """Training news goes to the run log and to stderr (`nocfit refresh` prints progress only)."""
+    context.log.info(message)
+    print(f"nocfit: {message}", file=sys.stderr, flush=True)
 
 
 class ModelStoreResource(dg.ConfigurableResource):
@@ -58,7 +65,7 @@ def candidate_model(
         models.store(),
         context.run.run_id,
         force=forced(context, RETRAIN_TAG),
-        log=context.log.info,
+        log=lambda message: _say(context, message),
     )
     if trained is None:
         return
