@@ -60,8 +60,29 @@ def per_code_max(sims: sp.csr_matrix, column_code: np.ndarray, n_codes: int) -> 
     return out
 
 
+class _Transposed:
+    """Mixin: ``matrix_t``, the transpose of ``matrix`` as CSR, built once on first use.
+
+    ``queries @ matrix.T`` would convert the whole matrix to another sparse format on every
+    call, which dominated single-query latency.
+    """
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_matrix_t", None)  # derived: rebuilt after loading, never stored
+        return state
+
+    @property
+    def matrix_t(self) -> sp.csr_matrix:
+        cached = self.__dict__.get("_matrix_t")
+        if cached is None:
+            cached = self.matrix.T.tocsr()
+            self.__dict__["_matrix_t"] = cached
+        return cached
+
+
 @dataclass
-class TitleIndex:
+class TitleIndex(_Transposed):
     """Normalised official titles; one row per (title, code) pair."""
 
     titles: list[str]  # normalised, one per row
@@ -138,14 +159,14 @@ class TitleIndex:
 
     def similarities(self, queries: Sequence[str]) -> sp.csr_matrix:
         """Cosine similarity of normalised queries to every title row."""
-        return (self.vectorizer.transform(queries) @ self.matrix.T).tocsr()
+        return (self.vectorizer.transform(queries) @ self.matrix_t).tocsr()
 
     def best_per_code(self, queries: Sequence[str], n_codes: int) -> np.ndarray:
         return per_code_max(self.similarities(queries), self.row_code, n_codes)
 
 
 @dataclass
-class DutyIndex:
+class DutyIndex(_Transposed):
     """Main duties per code as TF-IDF rows (columns grouped by code)."""
 
     duties: list[str]  # published text
@@ -167,7 +188,7 @@ class DutyIndex:
 
     def line_similarities(self, lines: Sequence[str]) -> sp.csr_matrix:
         """Cosine similarity of each (raw) duty line to every main duty."""
-        return (self.vectorizer.transform([normalize_text(x) for x in lines]) @ self.matrix.T).tocsr()
+        return (self.vectorizer.transform([normalize_text(x) for x in lines]) @ self.matrix_t).tocsr()
 
     def line_best_per_code(self, lines: Sequence[str], n_codes: int) -> np.ndarray:
         """(lines x codes): for each line, its best similarity to a main duty of each code."""
@@ -175,7 +196,7 @@ class DutyIndex:
 
 
 @dataclass
-class CodeDocuments:
+class CodeDocuments(_Transposed):
     """One document per unit group (all its official text), for a centroid-style similarity."""
 
     vectorizer: Tfidf
@@ -190,4 +211,4 @@ class CodeDocuments:
 
     def similarities(self, texts: Sequence[str]) -> np.ndarray:
         """(texts x codes) cosine similarity of already-normalised texts."""
-        return np.asarray((self.vectorizer.transform(texts) @ self.matrix.T).todense(), dtype=np.float32)
+        return np.asarray((self.vectorizer.transform(texts) @ self.matrix_t).todense(), dtype=np.float32)
