@@ -65,6 +65,25 @@ class Baseline:
         ]
 
 
+def ece_uncertainty(confidences: list[float], correct: list[bool], draws: int = 2000) -> dict:
+    """How much of the ECE is sampling noise: the ECE a perfectly calibrated model with these
+    confidences would show (outcomes drawn from them), and a bootstrap interval of ours."""
+    from mapper.calibrate import expected_calibration_error
+
+    conf, hits = np.asarray(confidences), np.asarray(correct, dtype=float)
+    rng = np.random.default_rng(0)
+    floor = [expected_calibration_error(conf, rng.random(len(conf)) < conf) for _ in range(draws)]
+    boot = []
+    for _ in range(draws):
+        idx = rng.integers(0, len(conf), len(conf))
+        boot.append(expected_calibration_error(conf[idx], hits[idx]))
+    return {
+        "ece_if_perfectly_calibrated_median": round(float(np.median(floor)), 3),
+        "ece_if_perfectly_calibrated_p90": round(float(np.quantile(floor, 0.9)), 3),
+        "ece_bootstrap_90": [round(float(x), 3) for x in np.quantile(boot, [0.05, 0.95])],
+    }
+
+
 def _load_time(model_path: Path, repeats: int = 3) -> float:
     code = (
         "import time; t = time.perf_counter(); from pathlib import Path; "
@@ -173,6 +192,7 @@ def run(args: argparse.Namespace) -> dict:
         rankings.append([s.code for s in mapping.suggestions])
         confidences.append(mapping.suggestions[0].confidence if mapping.suggestions else 0.0)
     ours = score(rankings, confidences, items).as_dict()
+    ours |= ece_uncertainty(confidences, [r[:1] == [i.code] for r, i in zip(rankings, items, strict=True)])
     batch = distinct_queries(corpus, items, args.batch_items)
     ours |= {
         "training_seconds": model.metadata.get("training_seconds"),
@@ -234,6 +254,11 @@ def print_report(report: dict) -> None:
         print(f"| {label:<30} | {fmt(ours.get(key), pattern):>10} | {fmt(base.get(key), pattern):>15} |")
     print(
         f"| {'batch items/s with evidence':<30} | {fmt(ours['batch_items_per_second_with_evidence'], '{:,}'):>10} | {'':>15} |"
+    )
+    print(
+        f"\nECE noise: a perfectly calibrated model would show {ours['ece_if_perfectly_calibrated_median']:.3f} "
+        f"(90th percentile {ours['ece_if_perfectly_calibrated_p90']:.3f}) on this many items; "
+        f"bootstrap 90% interval of ours: {ours['ece_bootstrap_90']}"
     )
     print("\nper-source top-1 (items): nocfit / baseline")
     for source, numbers in ours["per_source"].items():

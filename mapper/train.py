@@ -340,16 +340,19 @@ def _held_out_metrics(fusion: Fusion, features, cand_lists, truth, fit_mask) -> 
     from mapper.calibrate import expected_calibration_error
 
     dists = fusion.distributions(features, [len(c) for c in cand_lists], agreement=1.0)
-    conf, correct = [], []
+    conf, correct, in_top5 = [], [], []
     for i, dist in enumerate(dists):
         if fit_mask[i] or not len(dist):
             continue
-        best = int(np.argmax(dist))
+        ranked = np.argsort(-dist, kind="stable")
+        best = int(ranked[0])
         conf.append(float(dist[best]))
         correct.append(truth[i] == best)
+        in_top5.append(truth[i] in ranked[:5])
     return {
         "queries": len(conf),
         "top1": round(float(np.mean(correct)), 4) if conf else None,
+        "top5": round(float(np.mean(in_top5)), 4) if conf else None,
         "ece": round(expected_calibration_error(np.asarray(conf), np.asarray(correct)), 4) if conf else None,
     }
 

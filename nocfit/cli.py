@@ -52,6 +52,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         print(f"The published warehouse {warehouse} was left unchanged.", file=sys.stderr)
         return 1
     print(f"\nrefresh finished in {report.seconds:.1f}s (run {report.run_id})")
+    for reason in report.held_back:
+        print(f"WARNING: the new mapper model was NOT promoted; the current one is kept ({reason})")
     print(f"warehouse: {warehouse}")
     for table, rows in _warehouse_summary():
         print(f"  {table:<40} {rows:>9,} rows")

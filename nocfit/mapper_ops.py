@@ -158,8 +158,13 @@ def gate(con: duckdb.DuckDBPyConnection, run_id: str) -> CheckOutcome:
     if worse:
         return CheckOutcome(False, "candidate is worse than the promoted model: " + "; ".join(worse), meta)
     return CheckOutcome(
-        True, f"candidate top-1 {cand[1]:.3f} / top-5 {cand[2]:.3f} not worse than promoted", meta
+        True, f"candidate top-1 {_num(cand[1])} / top-5 {_num(cand[2])} not worse than promoted", meta
     )
+
+
+def _num(value: float | None) -> str:
+    """A metric for a message; models trained by older versions may not have recorded it."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def promote(con: duckdb.DuckDBPyConnection, store: ModelStore, candidate: Path, run_id: str) -> Path:

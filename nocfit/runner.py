@@ -51,6 +51,8 @@ class RunReport:
     seconds: float
     steps: dict[str, StepReport]
     errors: list[str]
+    #: Failed promotion gates: the tables were published but the new model was not promoted.
+    held_back: list[str] = field(default_factory=list)
 
 
 def _root_cause(error) -> str:
@@ -69,12 +71,15 @@ def _root_cause(error) -> str:
 class ProgressPrinter:
     """Turns Dagster events into one line per finished asset step (and failed checks)."""
 
-    def __init__(self, total: int, out: TextIO) -> None:
+    def __init__(self, total: int, out: TextIO, gates: frozenset[str] = frozenset()) -> None:
         self.total = total
         self.out = out
+        self.gates = gates
         self.done = 0
         self.steps: dict[str, StepReport] = {}
         self.errors: list[str] = []
+        self.held_back: list[str] = []
+        self._gate_steps: set[str] = set()
         self._started: dict[str, float] = {}
 
     def __call__(self, entry) -> None:
@@ -103,12 +108,19 @@ class ProgressPrinter:
             if not evaluation.passed:
                 target = evaluation.asset_key.to_user_string()
                 self._line(f"   check {target}:{evaluation.check_name} FAILED - {evaluation.description}")
-                self.errors.append(f"check {target}:{evaluation.check_name} failed: {evaluation.description}")
+                message = f"check {target}:{evaluation.check_name} failed: {evaluation.description}"
+                if evaluation.check_name in self.gates:
+                    # Its step fails too, for the failed check only: not an error of the refresh.
+                    self._gate_steps.add(step)
+                    self.held_back.append(message)
+                else:
+                    self.errors.append(message)
         elif kind == dg.DagsterEventType.STEP_FAILURE:
             report.ok = False
             report.error = _root_cause(event.event_specific_data.error)
             self._line(f"        {report.key:<38} FAILED: {report.error}")
-            self.errors.append(report.error)
+            if step not in self._gate_steps:
+                self.errors.append(report.error)
         elif kind == dg.DagsterEventType.STEP_SKIPPED:
             self._line(f"        {report.key:<38} skipped (an upstream step did not run)")
 
@@ -147,6 +159,7 @@ def run_job(
     import dagster as dg
 
     from pipelines.definitions import defs
+    from pipelines.defs.resources import PROMOTION_GATES
 
     job = defs.resolve_job_def(job_name)
     instance = dg.DagsterInstance.get()
@@ -154,7 +167,7 @@ def run_job(
         instance.add_dynamic_partitions(add_partition[0], [add_partition[1]])
     run_id = str(uuid.uuid4())
     total = len(job.asset_layer.executable_asset_keys) if job.asset_layer else len(job.nodes)
-    printer = ProgressPrinter(total, out or sys.stdout)
+    printer = ProgressPrinter(total, out or sys.stdout, PROMOTION_GATES)
     instance.add_event_listener(run_id, printer)
     quiet_logs = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     started = time.monotonic()
@@ -168,8 +181,10 @@ def run_job(
     )
     return RunReport(
         run_id=run_id,
-        success=result.success,
+        # A failed promotion gate fails its step, yet the run did its job (see PROMOTION_GATES).
+        success=result.success or (bool(printer.held_back) and not printer.errors),
         seconds=time.monotonic() - started,
         steps=printer.steps,
         errors=printer.errors,
+        held_back=printer.held_back,
     )

@@ -113,3 +113,28 @@ def test_missing_or_corrupt_model_is_explained(tmp_path: Path) -> None:
     (tmp_path / "bad.pkl").write_bytes(b"not a pickle")
     with pytest.raises(ModelError, match="cannot load"):
         MapperModel.load(tmp_path / "bad.pkl")
+
+
+def test_a_worse_candidate_is_not_promoted_but_the_refresh_publishes(
+    cloned: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failed promotion gate keeps the current model, still publishes the tables, and says so."""
+    from nocfit import mapper_ops
+    from nocfit.cli import main
+    from nocfit.ingest.checks import CheckOutcome
+
+    models = Path(cloned["NOCFIT_MODELS"])
+    current_before = (models / "current.pkl").read_bytes()
+    # Training is not under test (it takes a minute): the "retrained" candidate is a reloaded copy.
+    monkeypatch.setattr("mapper.train.train", lambda corpus, log: MapperModel.load(models / "current.pkl"))
+    monkeypatch.setattr(
+        mapper_ops, "gate", lambda con, run_id: CheckOutcome(False, "candidate is worse: top-1 0.500 < 0.600")
+    )
+    assert main(["refresh", "--retrain"]) == 0
+    out = capsys.readouterr().out
+    assert "new mapper model was NOT promoted" in out and "top-1 0.500 < 0.600" in out
+    assert (models / "current.pkl").read_bytes() == current_before
+    with duckdb.connect(cloned["NOCFIT_WAREHOUSE"], read_only=True) as con:
+        # The evaluation of the rejected candidate was published; no second promotion recorded.
+        assert con.execute("SELECT count(DISTINCT run_id) FROM mapper.evaluations").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM mapper.promotions").fetchone()[0] == 1

@@ -121,3 +121,11 @@ def test_gate_blocks_a_worse_candidate_and_passes_a_first_one() -> None:
     worse = mapper_ops.gate(_evaluation_db([("candidate", 0.60, 0.84), ("promoted", 0.65, 0.84)]), "r1")
     assert not worse.passed and "top-1 0.600 < 0.650" in worse.description
     assert not mapper_ops.gate(_evaluation_db([]), "r1").passed
+
+
+def test_gate_compares_what_both_models_recorded() -> None:
+    # An older model's held-out metrics may lack top-5: the gate judges top-1 alone and says so.
+    passed = mapper_ops.gate(_evaluation_db([("candidate", 0.66, None), ("promoted", 0.65, 0.8)]), "r1")
+    assert passed.passed and "top-5 n/a" in passed.description
+    worse = mapper_ops.gate(_evaluation_db([("candidate", 0.55, None), ("promoted", 0.65, None)]), "r1")
+    assert not worse.passed and "top-1 0.550 < 0.650" in worse.description
