@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mapper.corpus import NocCorpus  # noqa: E402
-from mapper.evaluate import LabelledItem, read_labelled, score  # noqa: E402
+from mapper.evaluate import LabelledItem, rank_items, read_labelled, score  # noqa: E402
 from mapper.model import MapperModel  # noqa: E402
 from nocfit import config  # noqa: E402
 
@@ -133,21 +133,9 @@ def distinct_queries(
 
 
 def clear_caches(model=None) -> None:
-    """Forget normalised titles and cached word n-grams, as in a fresh process."""
-    from mapper import normalize
-
-    normalize._normalize_title.cache_clear()
-    normalize.singular.cache_clear()
+    """Forget what the mapper memoised, as in a fresh process (the baseline memoises nothing)."""
     if model is not None:
-        parts = model.parts
-        for vectorizer in (
-            parts.titles.vectorizer,
-            parts.duties.vectorizer,
-            parts.documents.vectorizer,
-            parts.classifier.word,
-            parts.classifier.char,
-        ):
-            getattr(vectorizer, "_word_ids", {}).clear()
+        model.clear_caches()
 
 
 def _throughput(fn, batch: list[tuple[str, str]], model=None) -> float:
@@ -187,10 +175,7 @@ def run(args: argparse.Namespace) -> dict:
     model = MapperModel.load(model_path)
 
     report: dict = {"data": str(args.data), "items": len(items), "model": str(model_path)}
-    rankings, confidences = [], []
-    for mapping in model.map_batch(queries, evidence=False):
-        rankings.append([s.code for s in mapping.suggestions])
-        confidences.append(mapping.suggestions[0].confidence if mapping.suggestions else 0.0)
+    rankings, confidences = rank_items(model, items)
     ours = score(rankings, confidences, items).as_dict()
     ours |= ece_uncertainty(confidences, [r[:1] == [i.code] for r, i in zip(rankings, items, strict=True)])
     batch = distinct_queries(corpus, items, args.batch_items)

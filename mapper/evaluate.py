@@ -100,12 +100,19 @@ def score(
     )
 
 
-def evaluate(model, items: list[LabelledItem], *, batch_size: int = 512) -> Evaluation:
-    """Map every item with ``model`` (a MapperModel) and score the results."""
+def rank_items(
+    model, items: list[LabelledItem], *, batch_size: int = 512
+) -> tuple[list[list[str]], list[float]]:
+    """Map every item with ``model`` (a MapperModel): its ranked codes and top-1 confidence."""
     rankings, confidences = [], []
     for start in range(0, len(items), batch_size):
         chunk = items[start : start + batch_size]
         for mapping in model.map_batch([(i.title, i.duties) for i in chunk], evidence=False):
             rankings.append([s.code for s in mapping.suggestions])
             confidences.append(mapping.suggestions[0].confidence if mapping.suggestions else 0.0)
-    return score(rankings, confidences, items)
+    return rankings, confidences
+
+
+def evaluate(model, items: list[LabelledItem], *, batch_size: int = 512) -> Evaluation:
+    """Map every item with ``model`` (a MapperModel) and score the results."""
+    return score(*rank_items(model, items, batch_size=batch_size), items)

@@ -5,15 +5,28 @@ from __future__ import annotations
 import numpy as np
 
 from mapper.index import DutyIndex, TitleIndex
-from mapper.normalize import normalize_text
 from mapper.results import DutyAlignment, Evidence, TitleMatch
 
 MAX_TITLES = 3
 MAX_ALIGNED_LINES = 20
 
 
-def explain(q, code: int, titles: TitleIndex, duties: DutyIndex, duty_best: np.ndarray | None) -> Evidence:
-    """Evidence for code index ``code`` given a prepared query ``q`` (mapper.signals.Prepared)."""
+def aligned_line_similarities(q, duties: DutyIndex) -> np.ndarray | None:
+    """(aligned input lines x all main duties) cosine similarities, computed once per query."""
+    lines = q.duty_lines[:MAX_ALIGNED_LINES]
+    return duties.line_similarities(lines).toarray() if lines else None
+
+
+def explain(
+    q,
+    code: int,
+    titles: TitleIndex,
+    duties: DutyIndex,
+    duty_best: np.ndarray | None,
+    line_sims: np.ndarray | None,
+) -> Evidence:
+    """Evidence for code index ``code`` given a prepared query ``q`` (mapper.signals.Prepared)
+    and its :func:`aligned_line_similarities`."""
     from rapidfuzz import fuzz, process
 
     from mapper.signals import coverage
@@ -31,10 +44,8 @@ def explain(q, code: int, titles: TitleIndex, duties: DutyIndex, duty_best: np.n
                 )
     lines = q.duty_lines[:MAX_ALIGNED_LINES]
     rows = duties.rows_of_code[code]
-    if lines and len(rows):
-        sims = duties.vectorizer.transform([normalize_text(x) for x in lines]) @ duties.matrix[rows].T
-        sims = np.asarray(sims.todense())
-        for line, row in zip(lines, sims, strict=True):
+    if line_sims is not None and len(rows):
+        for line, row in zip(lines, line_sims[:, rows], strict=True):
             k = int(np.argmax(row))
             best = float(row[k])
             evidence.duty_alignment.append(

@@ -20,19 +20,6 @@ import scipy.sparse as sp
 from mapper.normalize import normalize_text, normalize_title
 from mapper.vectorize import Tfidf
 
-#: Title kinds that are names of the occupation itself (exclusions point elsewhere, handled apart).
-TITLE_KINDS = (
-    "class_title",
-    "profile_label",
-    "index",
-    "example",
-    "inclusion",
-    "all_examples_en",
-    "all_examples_fr",
-    "exclusion",
-)
-
-
 ROLE_HEAD_MIN_TITLES = 3
 _QUALIFIER = re.compile(r"\s[-–]\s.*$|\s*\([^)]*\)\s*$")
 
@@ -189,10 +176,6 @@ class DutyIndex(_Transposed):
     def line_similarities(self, lines: Sequence[str]) -> sp.csr_matrix:
         """Cosine similarity of each (raw) duty line to every main duty."""
         return (self.vectorizer.transform([normalize_text(x) for x in lines]) @ self.matrix_t).tocsr()
-
-    def line_best_per_code(self, lines: Sequence[str], n_codes: int) -> np.ndarray:
-        """(lines x codes): for each line, its best similarity to a main duty of each code."""
-        return per_code_max(self.line_similarities(lines), self.row_code, n_codes)
 
 
 @dataclass

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mapper import normalize
 from mapper.calibrate import Fusion
-from mapper.explain import explain
+from mapper.explain import aligned_line_similarities, explain
 from mapper.results import Evidence, Mapping, Suggestion
 from mapper.signals import Parts, Prepared, candidate_features, compute_signals, prepare
 
@@ -37,6 +38,19 @@ class MapperModel:
     metadata: dict
 
     # ---------------------------------------------------------------- mapping
+    def clear_caches(self) -> None:
+        """Forget every memoised normalisation and n-gram lookup, as in a fresh process."""
+        normalize.clear_caches()
+        parts = self.parts
+        for vectorizer in (
+            parts.titles.vectorizer,
+            parts.duties.vectorizer,
+            parts.documents.vectorizer,
+            parts.classifier.word,
+            parts.classifier.char,
+        ):
+            vectorizer.clear_cache()
+
     def map(self, title: str = "", duties: str = "", *, top_k: int = 5, evidence: bool = True) -> Mapping:
         return self.map_batch([(title, duties)], top_k=top_k, evidence=evidence)[0]
 
@@ -63,6 +77,7 @@ class MapperModel:
     ) -> Mapping:
         order = np.argsort(-probs)[:top_k]
         exact = set(signals.exact[j])
+        line_sims = aligned_line_similarities(q, self.parts.duties) if with_evidence else None
         suggestions = []
         for k in order:
             c = int(cands[k])
@@ -73,7 +88,9 @@ class MapperModel:
                     teer=self.code_teer[c],
                     confidence=round(float(probs[k]), 4),
                     method="exact_title" if c in exact else "fused",
-                    evidence=explain(q, c, self.parts.titles, self.parts.duties, signals.duty_best[j])
+                    evidence=explain(
+                        q, c, self.parts.titles, self.parts.duties, signals.duty_best[j], line_sims
+                    )
                     if with_evidence
                     else Evidence(),
                 )

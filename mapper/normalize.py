@@ -177,6 +177,12 @@ def fold(text: str) -> str:
     return _GENDER_PAIR.sub(r"\1\2", text.lower())
 
 
+def clear_caches() -> None:
+    """Forget memoised words and titles (benchmarks measure a fresh process this way)."""
+    singular.cache_clear()
+    _normalize_title.cache_clear()
+
+
 @lru_cache(maxsize=200_000)
 def singular(word: str) -> str:
     """A cheap English singular ('nurses' -> 'nurse', 'secretaries' -> 'secretary')."""
@@ -224,9 +230,9 @@ def _invert_comma(text: str) -> str:
     return text
 
 
-def normalize_title(text: str, *, drop_grades: bool = True) -> str:
+def normalize_title(text: str) -> str:
     """Canonical form of a job title (also used for index titles)."""
-    return _normalize_title(text[:MAX_TITLE_CHARS], drop_grades)
+    return _normalize_title(text[:MAX_TITLE_CHARS])
 
 
 _PAREN_ACRONYM = re.compile(r"\(\s*([A-Za-z][A-Za-z.&]{1,14})\s*\)")
@@ -247,18 +253,16 @@ def _drop_acronyms(text: str) -> str:
 
 
 @lru_cache(maxsize=100_000)
-def _normalize_title(text: str, drop_grades: bool) -> str:
+def _normalize_title(text: str) -> str:
     text = fold(_drop_acronyms(text))
     text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
     text = re.sub(r"\bw/", "with ", text)
     text = _CONTRACT.sub(" ", text)
     text = _invert_comma(text)
     tokens = [t.strip("&") or t for t in _NON_WORD.sub(" ", text).split()]
-    tokens = [t for t in tokens if t and t != "&"] if tokens else []
-    tokens = _expand([t for t in tokens if t])
-    if drop_grades:
-        kept = [t for t in tokens if t not in GRADE_WORDS]
-        tokens = kept or tokens
+    tokens = _expand([t for t in tokens if t and t != "&"])
+    kept = [t for t in tokens if t not in GRADE_WORDS]
+    tokens = kept or tokens
     tokens = [singular(t) for t in tokens]
     return _rewrite_of(" ".join(tokens))
 

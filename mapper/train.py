@@ -133,7 +133,7 @@ def split_corpus(corpus: NocCorpus, rng: random.Random):
         budget = int(len(holdable) * HELD_OUT_TITLES)
         tokens = {n: _tokens(n) for n in holdable}
         for seed_title in holdable:
-            if len([k for k in held_keys if k[0] == code]) >= budget:
+            if len(held_titles.get(code, ())) >= budget:  # one held title per held key of code
                 break
             if (code, seed_title) in held_keys:
                 continue

@@ -43,6 +43,9 @@ class Tfidf:
         self.__dict__.update(state)
         self.__dict__.setdefault("_word_ids", {})
 
+    def clear_cache(self) -> None:
+        self._word_ids.clear()
+
     @classmethod
     def fit(cls, texts: Sequence[str], **options) -> Tfidf:
         return cls.fit_transform(texts, **options)[0]

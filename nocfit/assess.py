@@ -44,8 +44,9 @@ def assess(
     mappings = model.map_batch([(s.title, s.duties) for _, _, s in spells], top_k=TOP_K, evidence=False)
     for (candidate_id, index, _), mapping in zip(spells, mappings, strict=True):
         assessment.mappings[(candidate_id, index)] = mapping
+    versions = list(versions)
     for candidate in candidates:
-        version = version_in_force(candidate.as_of, list(versions))
+        version = version_in_force(candidate.as_of, versions)
         assessment.versions[candidate.candidate_id] = version.version_id if version else None
         if version is None:
             continue
@@ -71,17 +72,20 @@ def assess_file(
     return assess(candidates, rejects, model=model, versions=versions, noc_titles=noc_titles)
 
 
+TABLES = (
+    "candidates.candidates",
+    "candidates.work_experience",
+    "candidates.languages",
+    "candidates.rejects",
+    "candidates.noc_suggestions",
+    "candidates.category_fit",
+)
+
+
 def table_rows(batch_id: str, assessment: Assessment) -> dict[str, list[dict]]:
     """Rows of every candidates.* table for one batch."""
     now = dt.datetime.now()
-    rows: dict[str, list[dict]] = {
-        "candidates.candidates": [],
-        "candidates.work_experience": [],
-        "candidates.languages": [],
-        "candidates.rejects": [],
-        "candidates.noc_suggestions": [],
-        "candidates.category_fit": [],
-    }
+    rows: dict[str, list[dict]] = {table: [] for table in TABLES}
     for c in assessment.candidates:
         rows["candidates.candidates"].append(
             {
@@ -157,16 +161,6 @@ def table_rows(batch_id: str, assessment: Assessment) -> dict[str, list[dict]]:
     return rows
 
 
-TABLES = (
-    "candidates.candidates",
-    "candidates.work_experience",
-    "candidates.languages",
-    "candidates.rejects",
-    "candidates.noc_suggestions",
-    "candidates.category_fit",
-)
-
-
 @dataclass
 class BatchOutcome:
     changed: bool
@@ -185,6 +179,7 @@ def assess_batch_into_warehouse(con, batch: str, path: Path, store, *, force: bo
     import hashlib
 
     from nocfit.categories.load import versions_from_warehouse
+    from nocfit.ingest.noc_tables import unit_group_titles
     from nocfit.sources.fetch import file_sha256
     from warehouse.tables import get_fingerprint, insert_rows, set_fingerprint, transaction
 
@@ -192,12 +187,13 @@ def assess_batch_into_warehouse(con, batch: str, path: Path, store, *, force: bo
     definitions = con.execute(
         "SELECT string_agg(definition, '' ORDER BY version_id) FROM ircc.category_versions"
     ).fetchone()[0]
+    today = dt.date.today()
     parts = [
         file_sha256(path),
         str(model_meta.get("fingerprint")),
         hashlib.sha256((definitions or "").encode()).hexdigest(),
+        today.isoformat(),
     ]
-    parts.append(dt.date.today().isoformat())
     fingerprint = hashlib.sha256("|".join(parts).encode()).hexdigest()
     key = f"candidates:{batch}"
     if not force and get_fingerprint(con, key) == fingerprint:
@@ -206,13 +202,12 @@ def assess_batch_into_warehouse(con, batch: str, path: Path, store, *, force: bo
             for t in TABLES
         }
         return BatchOutcome(False, counts)
-    noc_titles = dict(con.execute("SELECT code, title FROM noc.unit_groups").fetchall())
     assessment = assess_file(
         path,
         model=store.load_current(),
         versions=versions_from_warehouse(con),
-        default_as_of=dt.date.today(),
-        noc_titles=noc_titles,
+        default_as_of=today,
+        noc_titles=unit_group_titles(con),
     )
     rows = table_rows(batch, assessment)
     with transaction(con):  # a re-run replaces the batch: idempotent

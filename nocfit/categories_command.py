@@ -24,16 +24,25 @@ def print_in_force(day: dt.date, out: TextIO) -> int:
         return 1
     version = version_in_force(day, versions)
     if version is None:
-        print(f"No category list was in force on {day} (the first started {versions[0].effective_from}).", file=out)
+        print(
+            f"No category list was in force on {day} (the first started {versions[0].effective_from}).",
+            file=out,
+        )
         return 0
     until = version.effective_to or "still in force"
     print(f"{version.version_id}: {version.label} ({version.effective_from} to {until})", file=out)
     for category in version.categories_on(day):
         rules = category.rules
         if category.kind == "language" and rules.language:
-            rule = f"{rules.language.scale} {rules.language.min_level} in {', '.join(rules.language.abilities)}"
+            rule = (
+                f"{rules.language.scale} {rules.language.min_level} in {', '.join(rules.language.abilities)}"
+            )
         elif category.kind == "occupation":
-            continuous = {True: "continuous", False: "not necessarily continuous", "unknown": "continuity unknown"}
+            continuous = {
+                True: "continuous",
+                False: "not necessarily continuous",
+                "unknown": "continuity unknown",
+            }
             rule = (
                 f"{rules.min_months} months in {rules.window_months}, {continuous[rules.continuous]}, "
                 f"{'in Canada' if rules.experience_location == 'canada_only' else 'in Canada or abroad'}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
 
@@ -13,20 +14,30 @@ class UsageError(Exception):
     """A problem the user can fix (bad input, missing prerequisites): printed without a traceback."""
 
 
+def _date_option(flag: str, value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{flag} {value!r} is not a date like 2026-06-01") from None
+
+
 # ------------------------------------------------------------------------------ refresh
 def _warehouse_summary() -> list[tuple[str, int]]:
     from warehouse.connection import connect
+    from warehouse.tables import row_count
 
     with connect() as con:
         tables = con.execute(
             "SELECT table_schema || '.' || table_name FROM information_schema.tables "
             "WHERE table_type = 'BASE TABLE' AND table_schema <> 'meta' ORDER BY 1"
         ).fetchall()
-        return [(name, int(con.execute(f"SELECT count(*) FROM {name}").fetchone()[0])) for (name,) in tables]
+        return [(name, row_count(con, name)) for (name,) in tables]
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     from nocfit.runner import run_job
+    from pipelines.defs.automation import REFRESH_DOWNLOADS_CONFIG
+    from pipelines.defs.candidates import BATCHES, EXAMPLES_BATCH
     from pipelines.defs.common import FORCE_TAG, RETRAIN_TAG
 
     warehouse = config.warehouse_path()
@@ -35,14 +46,12 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     tags = {FORCE_TAG: "true"} if args.force else {}
     if args.retrain:
         tags[RETRAIN_TAG] = "true"
-    run_config = {}
-    if args.download:
-        run_config = {"resources": {"sources": {"config": {"refresh_downloads": True}}}}
+    run_config = REFRESH_DOWNLOADS_CONFIG if args.download else {}
     report = run_job("refresh", tags=tags, run_config=run_config)
     if report.success:
         print("\nassessing the example candidates (data/examples/candidates.jsonl)")
         examples = run_job(
-            "assess_candidates", partition_key="examples", add_partition=("candidate_batches", "examples")
+            "assess_candidates", partition_key=EXAMPLES_BATCH, add_partition=(BATCHES.name, EXAMPLES_BATCH)
         )
         report = examples if not examples.success else report
     if not report.success:
@@ -108,7 +117,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         title, duties = title or free_title, (f"{duties}\n{free_duties}".strip() if free_duties else duties)
     mapping = model.map(title, duties, top_k=args.top_k, evidence=True)
     if args.json:
-        print(json.dumps(mc.mapping_dict(mapping), ensure_ascii=False, indent=2))
+        print(json.dumps(mapping.to_dict(), ensure_ascii=False, indent=2))
     else:
         mc.print_table(mapping, title, duties, sys.stdout)
     return 0
@@ -116,17 +125,11 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ fit
 def cmd_fit(args: argparse.Namespace) -> int:
-    import datetime as dt
     from pathlib import Path
 
     from nocfit.fit_command import FitSetupError, run
 
-    as_of = None
-    if args.as_of:
-        try:
-            as_of = dt.date.fromisoformat(args.as_of)
-        except ValueError:
-            raise UsageError(f"--as-of {args.as_of!r} is not a date like 2026-06-01") from None
+    as_of = _date_option("--as-of", args.as_of) if args.as_of else None
     try:
         return run(Path(args.candidates), as_of=as_of, output=Path(args.output) if args.output else None)
     except FitSetupError as exc:
@@ -135,17 +138,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ categories
 def cmd_categories(args: argparse.Namespace) -> int:
-    import datetime as dt
 
     from nocfit.categories_command import print_in_force, print_schema
 
     if args.schema:
         print_schema(sys.stdout)
         return 0
-    try:
-        day = dt.date.fromisoformat(args.on) if args.on else dt.date.today()
-    except ValueError:
-        raise UsageError(f"--on {args.on!r} is not a date like 2026-06-01") from None
+    day = _date_option("--on", args.on) if args.on else dt.date.today()
     return print_in_force(day, sys.stdout)
 
 
@@ -217,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
         "with each category's rule; --schema prints the JSON Schema the files follow.",
     )
     categories.add_argument("--on", help="date (default: today)")
-    categories.add_argument("--schema", action="store_true", help="print the JSON Schema of the category files")
+    categories.add_argument(
+        "--schema", action="store_true", help="print the JSON Schema of the category files"
+    )
     categories.set_defaults(func=cmd_categories)
     return parser
 

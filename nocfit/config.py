@@ -12,6 +12,8 @@ accident.
 | NOCFIT_MODELS       | $NOCFIT_DATA/models                     | trained mapper models             |
 | NOCFIT_INBOX        | $NOCFIT_DATA/inbox                      | candidate batches to process      |
 | DAGSTER_HOME        | $NOCFIT_DATA/dagster_home               | Dagster run history (CLI sets it) |
+| NOCFIT_CATEGORIES   | <project>/data/categories               | curated category-list versions    |
+| NOCFIT_EVAL_SET     | bench/noc_dev.jsonl in the sources      | labelled set the mapper is judged on |
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ def project_root() -> Path:
 def curated_dir() -> Path:
     """Curated, committed data written by the project (category lists, examples)."""
     return project_root() / "data"
+
+
+def is_yes(value: str) -> bool:
+    """'1', 'true' or 'yes' (any case): how flags in the environment and in run tags are set."""
+    return value.strip().lower() in {"1", "true", "yes"}
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -71,3 +78,9 @@ def dagster_home() -> Path:
 
 def categories_dir() -> Path:
     return _env_path("NOCFIT_CATEGORIES", curated_dir() / "categories")
+
+
+def eval_set_path() -> Path | None:
+    """An explicit labelled set for the mapper's evaluation (None: look in the sources folder)."""
+    value = os.environ.get("NOCFIT_EVAL_SET", "").strip()
+    return Path(value).expanduser().resolve() if value else None

@@ -22,14 +22,16 @@ class FitSetupError(RuntimeError):
 
 def load_reference():
     """(model, category versions, NOC titles) from the model store and the published warehouse."""
-    from mapper.model import MapperModel, ModelError
+    from mapper.model import ModelError
     from nocfit.categories.load import versions_from_warehouse
+    from nocfit.ingest.noc_tables import unit_group_titles
+    from nocfit.model_store import ModelStore
     from warehouse.connection import WarehouseUnavailable, connect
 
     try:
         with connect() as con:
             versions = versions_from_warehouse(con)
-            noc_titles = dict(con.execute("SELECT code, title FROM noc.unit_groups").fetchall())
+            noc_titles = unit_group_titles(con)
     except WarehouseUnavailable as exc:
         raise FitSetupError(str(exc)) from None
     except Exception as exc:  # an old snapshot without the tables
@@ -39,7 +41,7 @@ def load_reference():
     if not versions:
         raise FitSetupError("the warehouse holds no category lists: run `uv run nocfit refresh`")
     try:
-        model = MapperModel.load(config.models_dir() / "current.pkl")
+        model = ModelStore.default().load_current()
     except ModelError as exc:
         raise FitSetupError(str(exc)) from None
     return model, versions, noc_titles

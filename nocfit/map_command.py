@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
-from nocfit import config
+from nocfit.model_store import ModelStore
 
 CHUNK = 256
 MAX_FIELD_CHARS = 20_000
@@ -41,7 +41,7 @@ class BatchItem:
 def load_model(path: Path | None = None):
     from mapper.model import MapperModel, ModelError
 
-    target = path or (config.models_dir() / "current.pkl")
+    target = path or ModelStore.default().current_path
     try:
         return MapperModel.load(target)
     except ModelError as exc:
@@ -61,11 +61,6 @@ def split_free_text(text: str) -> tuple[str, str]:
 
 
 # ----------------------------------------------------------------------------- single query
-def mapping_dict(mapping, *, item_id: str | None = None) -> dict:
-    data = mapping.to_dict()
-    return {"id": item_id, **data} if item_id is not None else data
-
-
 def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
     """A readable table of the suggestions with their evidence."""
     shown = title or "(no title)"
@@ -165,7 +160,13 @@ def read_batch(path: Path, fmt: str, errors: list[str]) -> Iterator[BatchItem]:
 
 
 def _suggestion_record(s, with_evidence: bool) -> dict:
-    record = {"code": s.code, "title": s.title, "teer": s.teer, "confidence": s.confidence, "method": s.method}
+    record = {
+        "code": s.code,
+        "title": s.title,
+        "teer": s.teer,
+        "confidence": s.confidence,
+        "method": s.method,
+    }
     if with_evidence:
         record["evidence"] = asdict(s.evidence)
     return record
@@ -195,9 +196,11 @@ def map_batch_file(
     mapped = 0
     mapper = ParallelMapper(model, workers=1 if total < PARALLEL_MIN_ITEMS else None)
     group = CHUNK * mapper.workers
-    with mapper, tmp.open("w", encoding="utf-8", newline="") as out, tqdm(
-        total=total, unit="line", disable=not progress, file=err, desc="mapping"
-    ) as bar:
+    with (
+        mapper,
+        tmp.open("w", encoding="utf-8", newline="") as out,
+        tqdm(total=total, unit="line", disable=not progress, file=err, desc="mapping") as bar,
+    ):
         writer = None
         if out_fmt == "csv":
             writer = csv.writer(out)
@@ -223,7 +226,16 @@ def map_batch_file(
                 else:
                     for rank, s in enumerate(suggestions, start=1):
                         writer.writerow(
-                            [item.id, rank, s["code"], s["title"], s["teer"], s["confidence"], s["method"], mapping.ambiguous]
+                            [
+                                item.id,
+                                rank,
+                                s["code"],
+                                s["title"],
+                                s["teer"],
+                                s["confidence"],
+                                s["method"],
+                                mapping.ambiguous,
+                            ]
                         )
                 mapped += 1
             bar.update(len(chunk))

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import duckdb
 
+from nocfit import config
 from nocfit.ingest.checks import CheckOutcome
 from nocfit.model_store import ModelStore, model_fingerprint
-from nocfit.sources.fetch import file_sha256
+from nocfit.sources.catalog import spec
+from nocfit.sources.fetch import SourceFolder, file_sha256
 from warehouse.tables import insert_rows, transaction
 
 #: A candidate may trail the promoted model by at most this much (noise of a small set).
@@ -65,6 +67,14 @@ def train_candidate(
     model.metadata["run_id"] = run_id
     path = store.save_candidate(model, run_id)
     return TrainedCandidate(path, fingerprint, model.metadata)
+
+
+def labelled_set(folder: SourceFolder) -> Path | None:
+    """NOCFIT_EVAL_SET, else bench/noc_dev.jsonl in the sources folder, else None (held-out metrics)."""
+    found = config.eval_set_path()
+    if found is None and (optional := folder.fetch_optional(spec("bench_dev"))) is not None:
+        found = optional.path
+    return found
 
 
 def evaluate_models(
@@ -169,10 +179,8 @@ def _num(value: float | None) -> str:
 
 def promote(con: duckdb.DuckDBPyConnection, store: ModelStore, candidate: Path, run_id: str) -> Path:
     """Make the candidate current and record it in mapper.promotions."""
-    from mapper.model import MapperModel
-
     path = store.promote(candidate)
-    meta = MapperModel.load(path).metadata
+    meta = store.current_metadata() or {}  # the JSON beside the model: no need to unpickle it
     with transaction(con):
         insert_rows(
             con,

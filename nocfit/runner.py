@@ -35,21 +35,10 @@ def ensure_dagster_home() -> Path:
 
 
 @dataclass
-class StepReport:
-    key: str
-    ok: bool | None = None
-    seconds: float = 0.0
-    metadata: dict[str, object] = field(default_factory=dict)
-    checks: list[tuple[str, bool, str]] = field(default_factory=list)
-    error: str | None = None
-
-
-@dataclass
 class RunReport:
     run_id: str
     success: bool
     seconds: float
-    steps: dict[str, StepReport]
     errors: list[str]
     #: Failed promotion gates: the tables were published but the new model was not promoted.
     held_back: list[str] = field(default_factory=list)
@@ -76,7 +65,6 @@ class ProgressPrinter:
         self.out = out
         self.gates = gates
         self.done = 0
-        self.steps: dict[str, StepReport] = {}
         self.errors: list[str] = []
         self.held_back: list[str] = []
         self._gate_steps: set[str] = set()
@@ -89,22 +77,19 @@ class ProgressPrinter:
         if event is None:
             return
         step = event.step_key or ""
+        step_name = step.replace("__", "/")
         kind = event.event_type
-        report = self.steps.setdefault(step, StepReport(step.replace("__", "/")))
         if kind == dg.DagsterEventType.STEP_START:
             self._started[step] = time.monotonic()
         elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             materialization = event.event_specific_data.materialization
             key = materialization.asset_key.to_user_string()
-            asset = StepReport(key, ok=True)
-            asset.metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
-            asset.seconds = time.monotonic() - self._started.get(step, time.monotonic())
-            self.steps[key] = asset
+            metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+            seconds = time.monotonic() - self._started.get(step, time.monotonic())
             self.done += 1
-            self._line(f"[{self.done:>2}/{self.total}] {key:<38} {self._summary(asset)}")
+            self._line(f"[{self.done:>2}/{self.total}] {key:<38} {self._summary(metadata, seconds)}")
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
-            report.checks.append((evaluation.check_name, evaluation.passed, evaluation.description or ""))
             if not evaluation.passed:
                 target = evaluation.asset_key.to_user_string()
                 self._line(f"   check {target}:{evaluation.check_name} FAILED - {evaluation.description}")
@@ -116,17 +101,15 @@ class ProgressPrinter:
                 else:
                     self.errors.append(message)
         elif kind == dg.DagsterEventType.STEP_FAILURE:
-            report.ok = False
-            report.error = _root_cause(event.event_specific_data.error)
-            self._line(f"        {report.key:<38} FAILED: {report.error}")
+            error = _root_cause(event.event_specific_data.error)
+            self._line(f"        {step_name:<38} FAILED: {error}")
             if step not in self._gate_steps:
-                self.errors.append(report.error)
+                self.errors.append(error)
         elif kind == dg.DagsterEventType.STEP_SKIPPED:
-            self._line(f"        {report.key:<38} skipped (an upstream step did not run)")
+            self._line(f"        {step_name:<38} skipped (an upstream step did not run)")
 
     @staticmethod
-    def _summary(report: StepReport) -> str:
-        meta = report.metadata
+    def _summary(meta: dict[str, object], seconds: float) -> str:
         parts = []
         if "rows" in meta:
             parts.append(f"{int(meta['rows']):>8,} rows")
@@ -134,7 +117,7 @@ class ProgressPrinter:
             parts.append("unchanged")
         if "status" in meta:
             parts.append(str(meta["status"]))
-        parts.append(f"{report.seconds:.1f}s")
+        parts.append(f"{seconds:.1f}s")
         return "  ".join(parts)
 
     def _line(self, text: str) -> None:
@@ -184,7 +167,6 @@ def run_job(
         # A failed promotion gate fails its step, yet the run did its job (see PROMOTION_GATES).
         success=result.success or (bool(printer.held_back) and not printer.errors),
         seconds=time.monotonic() - started,
-        steps=printer.steps,
         errors=printer.errors,
         held_back=printer.held_back,
     )

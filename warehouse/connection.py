@@ -43,12 +43,3 @@ def connect(path: Path | str | None = None, *, read_only: bool = True) -> duckdb
                 "readers never block each other."
             ) from exc
         raise WarehouseUnavailable(f"cannot open {target}: {exc}") from exc
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema_name, table = qualified.split(".", 1)
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema_name, table],
-    ).fetchone()
-    return bool(row and row[0])

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse import schema
+from warehouse.tables import row_count
 
 
 class WarehouseBusy(RuntimeError):
@@ -192,9 +193,7 @@ class SnapshotSession:
                 self.log("no changes: the published snapshot is kept as it is")
                 return False
             con = self.connection()
-            empty = [
-                t for t in schema.CORE_TABLES if con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == 0
-            ]
+            empty = [t for t in schema.CORE_TABLES if row_count(con, t) == 0]
             if empty:
                 raise IncompleteSnapshot(
                     "refusing to publish a snapshot with empty core table(s) "

@@ -37,12 +37,6 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mappi
     return len(rows)
 
 
-def replace_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Replace a table's contents (call inside :func:`transaction`)."""
-    con.execute(f"DELETE FROM {table}")
-    return insert_rows(con, table, rows)
-
-
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 

@@ -70,7 +70,7 @@ def load_versions(folder: Path | None = None) -> list[CategoryVersion]:
     (:func:`check_no_overlap`).
     """
     folder = folder or config.categories_dir()
-    paths = sorted(folder.glob("cbs-*.yaml"))
+    paths = sorted(folder.glob(CategoryVersion.FILE_GLOB))
     if not paths:
         raise CategoryDataError(f"{folder}: no category files (cbs-*.yaml) found")
     versions = []
@@ -87,10 +87,6 @@ def load_versions(folder: Path | None = None) -> list[CategoryVersion]:
     return versions
 
 
-def _file(version: CategoryVersion) -> str:
-    return f"{version.version_id}.yaml"
-
-
 def check_against_noc(versions: Iterable[CategoryVersion], unit_groups: dict[str, str]) -> None:
     """Every listed code must be a NOC 2021 unit group and its title the official title.
 
@@ -101,7 +97,7 @@ def check_against_noc(versions: Iterable[CategoryVersion], unit_groups: dict[str
     for version in versions:
         for category in version.categories:
             for noc in category.nocs:
-                where = f"{_file(version)}: {version.version_id}, category {category.id}, code {noc.code}"
+                where = f"{version.file_name}: {version.version_id}, category {category.id}, code {noc.code}"
                 official = unit_groups.get(noc.code)
                 if official is None:
                     problems.append(f"{where}: not a NOC 2021 V1.0 unit group")
@@ -122,7 +118,7 @@ def check_no_overlap(versions: Iterable[CategoryVersion]) -> None:
         if older.effective_to is None or older.effective_to >= newer.effective_from:
             end = older.effective_to or "open-ended (effective_to: null)"
             raise CategoryDataError(
-                f"{_file(older)} and {_file(newer)}: versions {older.version_id} "
+                f"{older.file_name} and {newer.file_name}: versions {older.version_id} "
                 f"({older.effective_from} to {end}) and {newer.version_id} (from {newer.effective_from}) "
                 f"overlap; set {older.version_id}'s effective_to to the day before {newer.effective_from}"
             )

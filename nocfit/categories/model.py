@@ -9,13 +9,12 @@ Schema generated from these models.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Confidence = Literal["high", "medium-high", "medium", "low"]
 Unknown = Literal["unknown"]
-FULL_TIME_HOURS_PER_WEEK = 30.0
 
 
 class _Strict(BaseModel):
@@ -137,6 +136,13 @@ class CategoryVersion(_Strict):
     citations: tuple[Citation, ...] = Field(min_length=1)
     categories: tuple[Category, ...] = Field(min_length=1)
     notes: tuple[str, ...] = ()
+
+    #: The curated files are ``<version_id>.yaml`` (``cbs-*.yaml``) in the categories folder.
+    FILE_GLOB: ClassVar[str] = "cbs-*.yaml"
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.version_id}.yaml"
 
     @field_validator("categories")
     @classmethod

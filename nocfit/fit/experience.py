@@ -42,9 +42,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 FULL_TIME_HOURS_PER_WEEK = 30.0
 CONTINUITY_GAP_DAYS = 7
@@ -117,6 +120,34 @@ def daily_rate(hours_per_week: float, full_time_hours: float = FULL_TIME_HOURS_P
     return max(0.0, min(hours_per_week / full_time_hours, 1.0))
 
 
+@functools.lru_cache(maxsize=64)
+def _weight_prefix(first_day: dt.date, n_days: int) -> tuple[float, ...]:
+    """Running sums of :func:`month_weight` over ``n_days`` days from ``first_day`` (prefix[0] = 0).
+
+    Cached: every category of every candidate assessed on the same date shares its window.
+    """
+    prefix = [0.0]
+    day = first_day
+    for _ in range(n_days):
+        prefix.append(prefix[-1] + month_weight(day))
+        day += dt.timedelta(days=1)
+    return tuple(prefix)
+
+
+def _continuous_groups(items: Iterable[tuple[int, int, T]], gap_days: int) -> list[list[T]]:
+    """Group (first, last, payload) day ranges, in the order given, into continuous stretches."""
+    groups: list[list[T]] = []
+    end = None
+    for first, last, payload in items:
+        if end is not None and first - end - 1 <= gap_days:
+            groups[-1].append(payload)
+            end = max(end, last)
+        else:
+            groups.append([payload])
+            end = last
+    return groups
+
+
 class ExperienceCounter:
     """Counts FTE months for any subset of a fixed list of spells in one window.
 
@@ -135,13 +166,7 @@ class ExperienceCounter:
     ) -> None:
         self.window = window
         self.gap_days = gap_days
-        n_days = (window.end - window.start).days
-        prefix = [0.0]
-        day = window.first_day
-        for _ in range(n_days):
-            prefix.append(prefix[-1] + month_weight(day))
-            day += dt.timedelta(days=1)
-        self._prefix = prefix
+        self._prefix = _weight_prefix(window.first_day, (window.end - window.start).days)
         # (first day index, last day index, rate), both indexes inclusive; None = no day in window.
         self._clipped: list[tuple[int, int, float] | None] = []
         for spell in spells:
@@ -170,7 +195,8 @@ class ExperienceCounter:
         if cached is None:
             parts = [p for i in sorted(key[0]) if (p := self._clipped[i]) is not None]
             if continuous:
-                cached = max((self._sum(stretch) for stretch in self._stretches(parts)), default=0.0)
+                stretches = _continuous_groups(((p[0], p[1], p) for p in sorted(parts)), self.gap_days)
+                cached = max((self._sum(stretch) for stretch in stretches), default=0.0)
             else:
                 cached = self._sum(parts)
             self._cache[key] = cached
@@ -179,28 +205,7 @@ class ExperienceCounter:
     def stretches(self, indexes: Iterable[int]) -> list[tuple[int, ...]]:
         """Groups of spell indexes that form continuous stretches (in-window spells only)."""
         items = sorted((p[0], p[1], i) for i in indexes if (p := self._clipped[i]) is not None)
-        groups: list[list[int]] = []
-        end = None
-        for first, last, i in items:
-            if end is not None and first - end - 1 <= self.gap_days:
-                groups[-1].append(i)
-                end = max(end, last)
-            else:
-                groups.append([i])
-                end = last
-        return [tuple(g) for g in groups]
-
-    def _stretches(self, parts: list[tuple[int, int, float]]) -> list[list[tuple[int, int, float]]]:
-        groups: list[list[tuple[int, int, float]]] = []
-        end = None
-        for part in sorted(parts):
-            if end is not None and part[0] - end - 1 <= self.gap_days:
-                groups[-1].append(part)
-                end = max(end, part[1])
-            else:
-                groups.append([part])
-                end = part[1]
-        return groups
+        return [tuple(g) for g in _continuous_groups(items, self.gap_days)]
 
     def _sum(self, parts: list[tuple[int, int, float]]) -> float:
         """Sweep over day-index boundaries: per segment, min(1, summed rate) x weight of its days."""

@@ -54,7 +54,7 @@ import datetime as dt
 import itertools
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -238,11 +238,10 @@ class _Context:
 
 @dataclass
 class _Outcome:
-    confidence: float | None
+    confidence: float | None  # None: the category cannot be assessed
     qualifying_months: float = 0.0
     best_noc: str | None = None
     reasons: list[str] = field(default_factory=list)
-    assessable: bool = True
 
 
 def _evaluate(context: _Context, category: Category, version_id: str) -> CategoryResult:
@@ -262,7 +261,7 @@ def _evaluate(context: _Context, category: Category, version_id: str) -> Categor
         outcome = _unsupported(category)
 
     mismatch_lines = [line for _, line in context.mismatches]
-    if not outcome.assessable or outcome.confidence is None:
+    if outcome.confidence is None:
         status: Status = "not_assessable"
         fit = None
         confidence = None
@@ -286,10 +285,19 @@ def _evaluate(context: _Context, category: Category, version_id: str) -> Categor
     )
 
 
+def _listed_mass(dist: dict[str, float], listed: Iterable[str]) -> float:
+    """The mapper's probability that a spell is in one of the listed codes."""
+    return sum(dist.get(c, 0.0) for c in listed)
+
+
+def _top_listed(dist: dict[str, float], listed: Container[str]) -> tuple[str, float] | None:
+    """The most probable listed code of a spell's distribution (ordered best first), if any."""
+    return next(((c, p) for c, p in dist.items() if c in listed), None)
+
+
 def _unsupported(category: Category) -> _Outcome:
     return _Outcome(
         confidence=None,
-        assessable=False,
         reasons=[f"nocfit has no rule to assess the {category.name} category (kind {category.kind})"],
     )
 
@@ -413,7 +421,7 @@ def _occupation(context: _Context, category: Category, titles: dict[str, str]) -
                 f"({_months(strict_months)} continuous months, {_months(months)} in total)"
             )
 
-    uncertain = [i for i in eligible if 0 < sum(context.dists[i].get(c, 0.0) for c in listed) < 0.98]
+    uncertain = [i for i in eligible if 0 < _listed_mass(context.dists[i], listed) < 0.98]
     if 0.02 < confidence < 0.98 and uncertain:
         method = " (Monte Carlo estimate)" if any(r.method == "monte carlo" for r in results.values()) else ""
         which = "spell" if len(uncertain) == 1 else "spells"
@@ -561,9 +569,9 @@ def _spell_line(
     part_time = (
         f" at {spell.hours_per_week:g} h/week (counted as {rate:.0%} of full time)" if rate < 1.0 else ""
     )
-    listed_here = [(c, dist[c]) for c in dist if c in listed]
-    if listed_here and listed_here[0][1] >= PLAUSIBLE_P:
-        code, p = listed_here[0]
+    top_listed = _top_listed(dist, listed)
+    if top_listed and top_listed[1] >= PLAUSIBLE_P:
+        code, p = top_listed
         return f"{context.label(i)}: {_months(months)} months{part_time} in {name(code)} (mapper p={p:.2f})"
     if not dist:
         return f"{context.label(i)}: {_months(months)} months{part_time}; no NOC prediction for this spell"
@@ -643,14 +651,14 @@ def _not_assessable(context: _Context, category: Category, titles: dict[str, str
         if spell.start > context.as_of:
             continue
         dist = context.dists[i]
-        mass = min(1.0, sum(dist.get(c, 0.0) for c in listed))
+        mass = min(1.0, _listed_mass(dist, listed))
         none_listed *= 1.0 - mass
         for c in listed:
             per_code[c] += dist.get(c, 0.0)
-        here = [(c, dist[c]) for c in dist if c in listed]
-        if here and here[0][1] >= PLAUSIBLE_P:
+        here = _top_listed(dist, listed)
+        if here and here[1] >= PLAUSIBLE_P:
             lines.append(
-                f"{context.label(i)}: maps to {context.name(here[0][0], titles)} (mapper p={here[0][1]:.2f})"
+                f"{context.label(i)}: maps to {context.name(here[0], titles)} (mapper p={here[1]:.2f})"
             )
     mass_any = 1.0 - none_listed
     best = max((c for c in listed if per_code[c] > 0), key=lambda c: per_code[c], default=None)
@@ -666,7 +674,7 @@ def _not_assessable(context: _Context, category: Category, titles: dict[str, str
             ],
         )
     reason = category.rules.not_assessable_reason or "nocfit cannot assess this category's requirements"
-    return _Outcome(confidence=None, assessable=False, best_noc=best, reasons=[reason, *lines])
+    return _Outcome(confidence=None, best_noc=best, reasons=[reason, *lines])
 
 
 # -- formatting ---------------------------------------------------------------------------------

@@ -22,6 +22,16 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] =
     return int(con.execute(sql, list(params)).fetchone()[0])
 
 
+def _without_problems(
+    found: bool, problems: list[str], passed: str, summary: str, metadata: dict[str, object]
+) -> CheckOutcome:
+    """Passes when something was found and nothing is wrong; a failure lists the first problems."""
+    ok = found and not problems
+    return CheckOutcome(
+        ok, passed if ok else f"{summary}; problems: {problems[:10]}", {**metadata, "problems": len(problems)}
+    )
+
+
 def unit_group_count(con: duckdb.DuckDBPyConnection, expected: int = EXPECTED_UNIT_GROUPS) -> CheckOutcome:
     count = _scalar(con, "SELECT count(*) FROM noc.unit_groups")
     return CheckOutcome(count == expected, f"{count} unit groups (expected {expected})", {"count": count})
@@ -110,12 +120,12 @@ def category_codes_match_noc(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
     ).fetchall()
     rows = _scalar(con, "SELECT count(*) FROM ircc.category_occupations")
     problems = [r[0] for r in bad] + [f"{r[0]} noc_count differs from its codes" for r in miscounted]
-    return CheckOutcome(
-        rows > 0 and not problems,
-        f"{rows} category codes, all NOC unit groups with official titles"
-        if rows > 0 and not problems
-        else f"{rows} category codes; problems: {problems[:10]}",
-        {"codes": rows, "problems": len(problems)},
+    return _without_problems(
+        rows > 0,
+        problems,
+        f"{rows} category codes, all NOC unit groups with official titles",
+        f"{rows} category codes",
+        {"codes": rows},
     )
 
 
@@ -132,12 +142,12 @@ def category_versions_do_not_overlap(con: duckdb.DuckDBPyConnection) -> CheckOut
     ).fetchall()
     versions = _scalar(con, "SELECT count(*) FROM ircc.category_versions")
     problems = [f"{r[0]} overlap" for r in overlaps] + [f"{r[0]} ends before it starts" for r in backwards]
-    return CheckOutcome(
-        versions > 0 and not problems,
-        f"{versions} versions, no overlaps"
-        if versions > 0 and not problems
-        else f"{versions} versions; {problems}",
-        {"versions": versions, "problems": len(problems)},
+    return _without_problems(
+        versions > 0,
+        problems,
+        f"{versions} versions, no overlaps",
+        f"{versions} versions",
+        {"versions": versions},
     )
 
 
@@ -172,12 +182,12 @@ def category_rules_complete(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
         if not row["assessable"] and not row["not_assessable_reason"]:
             problems.append(f"{where}: not assessable without a reason")
     occupation = sum(r["kind"] == "occupation" for r in rows)
-    return CheckOutcome(
-        occupation > 0 and not problems,
-        f"{len(rows)} categories ({occupation} occupation), every rule set"
-        if occupation > 0 and not problems
-        else f"{len(rows)} categories; {problems[:10]}",
-        {"categories": len(rows), "occupation_categories": occupation, "problems": len(problems)},
+    return _without_problems(
+        occupation > 0,
+        problems,
+        f"{len(rows)} categories ({occupation} occupation), every rule set",
+        f"{len(rows)} categories",
+        {"categories": len(rows), "occupation_categories": occupation},
     )
 
 

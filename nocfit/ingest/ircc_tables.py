@@ -10,7 +10,6 @@ fails the load (nothing is written): a round is never dropped or left unmapped.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 
 import duckdb
@@ -26,7 +25,8 @@ from nocfit.categories.load import (
     load_versions,
 )
 from nocfit.categories.model import Category, CategoryVersion, DrawNameMap
-from nocfit.ingest.load import LoadResult, Rows, load_table, record_source, source_sha256
+from nocfit.ingest.load import LoadResult, Rows, fingerprint, load_table, record_source, source_sha256
+from nocfit.ingest.noc_tables import unit_group_titles
 from nocfit.ingest.rounds import parse_rounds, round_type
 from nocfit.sources.catalog import SourceSpec, spec
 from nocfit.sources.fetch import FetchedSource, SourceFolder
@@ -51,7 +51,7 @@ CURATED_PREFIX = "categories:"
 def curated_sources(folder: Path | None = None) -> list[FetchedSource]:
     """The curated category files (``cbs-*.yaml`` and ``draw_names.yaml``) as sources."""
     folder = folder or config.categories_dir()
-    paths = [*sorted(folder.glob("cbs-*.yaml")), folder / DRAW_NAMES_FILE]
+    paths = [*sorted(folder.glob(CategoryVersion.FILE_GLOB)), folder / DRAW_NAMES_FILE]
     return [
         FetchedSource(
             SourceSpec(
@@ -67,13 +67,6 @@ def curated_sources(folder: Path | None = None) -> list[FetchedSource]:
         for path in paths
         if path.is_file()
     ]
-
-
-def unit_group_titles(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    titles = dict(con.execute("SELECT code, title FROM noc.unit_groups").fetchall())
-    if not titles:
-        raise RuntimeError("noc.unit_groups is empty: load the NOC tables first")
-    return titles
 
 
 def read_categories(
@@ -108,7 +101,7 @@ def version_row(version: CategoryVersion, file_sha256: str) -> dict[str, object]
         "common_requirement": version.common_requirement,
         "category_count": len(version.categories),
         "notes": list(version.notes),
-        "file_name": f"{version.version_id}.yaml",
+        "file_name": version.file_name,
         "file_sha256": file_sha256,
         "definition": version.model_dump_json(),
     }
@@ -204,28 +197,6 @@ def draw_name_rows(draw_map: DrawNameMap) -> Rows:
 
 
 # ------------------------------------------------------------------------------ category load
-def _categories_fingerprint(hashes: dict[str, str], noc_structure: str | None) -> str:
-    parts = [CATEGORY_LOADER_VERSION, *CATEGORY_TABLES]
-    parts += [f"{key}={sha}" for key, sha in sorted(hashes.items())]
-    parts.append(f"ref:noc_structure={noc_structure}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
-def _record_curated(
-    con: duckdb.DuckDBPyConnection,
-    source: FetchedSource,
-    sha: str,
-    rows: int,
-    tables: tuple[str, ...],
-) -> bool:
-    """meta.source_files / source_changes for one curated file, as load_table records sources."""
-    changed = record_source(con, source, sha, rows, tables[0])
-    con.execute(
-        "UPDATE meta.source_files SET tables = ? WHERE source_key = ?", [list(tables), source.spec.key]
-    )
-    return changed
-
-
 def load_categories(
     con: duckdb.DuckDBPyConnection, *, folder: Path | None = None, force: bool = False
 ) -> list[LoadResult]:
@@ -238,8 +209,13 @@ def load_categories(
     folder = folder or config.categories_dir()
     sources = curated_sources(folder)
     hashes = {s.spec.key: s.sha256() for s in sources}
-    fingerprint = _categories_fingerprint(hashes, source_sha256(con, "noc_structure"))
-    if not force and all(get_fingerprint(con, t) == fingerprint for t in CATEGORY_TABLES):
+    built_from = fingerprint(
+        CATEGORY_TABLES,
+        hashes,
+        {"noc_structure": source_sha256(con, "noc_structure")},
+        version=CATEGORY_LOADER_VERSION,
+    )
+    if not force and all(get_fingerprint(con, t) == built_from for t in CATEGORY_TABLES):
         return [LoadResult(t, row_count(con, t), changed=False, sources=hashes) for t in CATEGORY_TABLES]
 
     # Everything is read and validated before the first write.
@@ -247,38 +223,32 @@ def load_categories(
     by_key = {s.spec.key: s for s in sources}
     rows: dict[str, Rows] = {t: [] for t in CATEGORY_TABLES}
     for version in versions:
-        key = f"{CURATED_PREFIX}{version.version_id}.yaml"
+        key = CURATED_PREFIX + version.file_name
         rows["ircc.category_versions"].append(version_row(version, hashes[key]))
         rows["ircc.citations"] += citation_rows(version)
         rows["ircc.categories"] += [category_row(version, c) for c in version.categories]
         rows["ircc.category_occupations"] += occupation_rows(version)
     rows["ircc.draw_names"] = draw_name_rows(draw_map)
 
-    changed_sources = []
     with transaction(con):
         for table in CATEGORY_TABLES:
             con.execute(f"DELETE FROM {table}")
             insert_rows(con, table, rows[table])
-            set_fingerprint(con, table, fingerprint)
+            set_fingerprint(con, table, built_from)
         # Files no longer in the folder are no longer loaded.
         con.execute(
             "DELETE FROM meta.source_files WHERE starts_with(source_key, ?) AND NOT list_contains(?, source_key)",
             [CURATED_PREFIX, list(hashes)],
         )
         for version in versions:
-            key = f"{CURATED_PREFIX}{version.version_id}.yaml"
-            if _record_curated(con, by_key[key], hashes[key], len(version.categories), VERSION_TABLES):
-                changed_sources.append(key)
+            key = CURATED_PREFIX + version.file_name
+            record_source(con, by_key[key], hashes[key], len(version.categories), VERSION_TABLES)
         draw_key = CURATED_PREFIX + DRAW_NAMES_FILE
-        if _record_curated(
-            con, by_key[draw_key], hashes[draw_key], len(rows["ircc.draw_names"]), ("ircc.draw_names",)
-        ):
-            changed_sources.append(draw_key)
+        record_source(
+            con, by_key[draw_key], hashes[draw_key], len(rows["ircc.draw_names"]), ["ircc.draw_names"]
+        )
         counts = {t: row_count(con, t) for t in CATEGORY_TABLES}
-    return [
-        LoadResult(t, counts[t], changed=True, sources=hashes, changed_sources=changed_sources)
-        for t in CATEGORY_TABLES
-    ]
+    return [LoadResult(t, counts[t], changed=True, sources=hashes) for t in CATEGORY_TABLES]
 
 
 # ------------------------------------------------------------------------------ rounds
@@ -303,16 +273,15 @@ def load_rounds(
     con: duckdb.DuckDBPyConnection,
     folder: SourceFolder,
     *,
-    refresh: bool = False,
     force: bool = False,
     categories: Path | None = None,
 ) -> LoadResult:
-    """Replace ``ircc.rounds`` from the rounds JSON (re-downloaded into the cache with ``refresh``).
+    """Replace ``ircc.rounds`` from the rounds JSON (re-downloaded into a refreshing cache folder).
 
     The curated files are among the sources the table is built from, so editing the draw-name
     map or a version re-maps the rounds; only the JSON is recorded in meta.source_files.
     """
-    fetched = folder.fetch(spec("ircc_rounds"), refresh=refresh)
+    fetched = folder.fetch(spec("ircc_rounds"))
     categories = categories or config.categories_dir()
 
     def parse() -> dict[str, Rows]:

@@ -31,15 +31,11 @@ class LoadResult:
     rows: int
     changed: bool
     sources: dict[str, str] = field(default_factory=dict)  # source key -> sha256
-    changed_sources: list[str] = field(default_factory=list)
 
-    def metadata(self) -> dict[str, object]:
-        return {
-            "table": self.table,
-            "rows": self.rows,
-            "changed": self.changed,
-            "sources": ", ".join(f"{k}={v[:12]}" for k, v in self.sources.items()) or "none",
-        }
+    @property
+    def sources_summary(self) -> str:
+        """'key=<first 12 hex of sha256>, ...' for run metadata."""
+        return ", ".join(f"{k}={v[:12]}" for k, v in self.sources.items()) or "none"
 
 
 def source_sha256(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
@@ -47,15 +43,22 @@ def source_sha256(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     return row[0] if row else None
 
 
-def _fingerprint(table: str, hashes: Mapping[str, str], reference: Mapping[str, str | None]) -> str:
-    parts = [LOADER_VERSION, table]
+def fingerprint(
+    tables: Sequence[str],
+    hashes: Mapping[str, str],
+    reference: Mapping[str, str | None],
+    *,
+    version: str = LOADER_VERSION,
+) -> str:
+    """What the ``tables`` were built from: loader version, file hashes and reference hashes."""
+    parts = [version, *tables]
     parts += [f"{k}={v}" for k, v in sorted(hashes.items())]
     parts += [f"ref:{k}={v}" for k, v in sorted(reference.items())]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def record_source(
-    con: duckdb.DuckDBPyConnection, fetched: FetchedSource, sha: str, rows: int, table: str
+    con: duckdb.DuckDBPyConnection, fetched: FetchedSource, sha: str, rows: int, tables: Sequence[str]
 ) -> bool:
     """Upsert meta.source_files; append meta.source_changes when the content changed."""
     now = datetime.now()
@@ -79,7 +82,7 @@ def record_source(
     con.execute("DELETE FROM meta.source_files WHERE source_key = ?", [fetched.spec.key])
     con.execute(
         "INSERT INTO meta.source_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [fetched.spec.key, fetched.spec.name, fetched.url, sha, fetched.bytes, rows, [table], now],
+        [fetched.spec.key, fetched.spec.name, fetched.url, sha, fetched.bytes, rows, list(tables), now],
     )
     return changed
 
@@ -103,24 +106,22 @@ def load_table(
     """
     hashes = {s.spec.key: s.sha256() for s in sources}
     reference = {key: source_sha256(con, key) for key in validated_against}
-    fingerprint = _fingerprint(table, hashes, reference)
-    if not force and get_fingerprint(con, table) == fingerprint:
+    built_from = fingerprint([table], hashes, reference)
+    if not force and get_fingerprint(con, table) == built_from:
         return LoadResult(table, row_count(con, table), changed=False, sources=hashes)
 
     per_source = parse()  # raises SourceFormatError before anything is written
     by_key = {s.spec.key: s for s in sources}
-    changed_sources = []
     with transaction(con):
         con.execute(f"DELETE FROM {table}")
         for key, rows in per_source.items():
             insert_rows(con, table, rows)
-            if record_source(con, by_key[key], hashes[key], len(rows), table):
-                changed_sources.append(key)
+            record_source(con, by_key[key], hashes[key], len(rows), [table])
         if after_insert is not None:
             after_insert(con)
-        set_fingerprint(con, table, fingerprint)
+        set_fingerprint(con, table, built_from)
         total = row_count(con, table)
-    return LoadResult(table, total, changed=True, sources=hashes, changed_sources=changed_sources)
+    return LoadResult(table, total, changed=True, sources=hashes)
 
 
 def rebuild_table(
@@ -134,11 +135,11 @@ def rebuild_table(
     """Replace a derived table with a query's result, unless the sources it is ``built_from``
     (source keys) and the query are unchanged since the last build."""
     reference = {key: source_sha256(con, key) for key in built_from}
-    fingerprint = _fingerprint(table, {"sql": hashlib.sha256(select_sql.encode()).hexdigest()}, reference)
-    if not force and get_fingerprint(con, table) == fingerprint:
+    built_from = fingerprint([table], {"sql": hashlib.sha256(select_sql.encode()).hexdigest()}, reference)
+    if not force and get_fingerprint(con, table) == built_from:
         return LoadResult(table, row_count(con, table), changed=False)
     with transaction(con):
         con.execute(f"DELETE FROM {table}")
         con.execute(f"INSERT INTO {table} BY NAME {select_sql}")
-        set_fingerprint(con, table, fingerprint)
+        set_fingerprint(con, table, built_from)
         return LoadResult(table, row_count(con, table), changed=True)

@@ -19,6 +19,13 @@ def unit_group_codes(con: duckdb.DuckDBPyConnection) -> set[str]:
     return codes
 
 
+def unit_group_titles(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    titles = dict(con.execute("SELECT code, title FROM noc.unit_groups").fetchall())
+    if not titles:
+        raise RuntimeError("noc.unit_groups is empty: load the NOC tables first")
+    return titles
+
+
 def profile_codes(con: duckdb.DuckDBPyConnection) -> set[str]:
     codes = {row[0] for row in con.execute("SELECT profile_code FROM noc.profiles").fetchall()}
     if not codes:

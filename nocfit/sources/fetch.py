@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -116,9 +115,8 @@ class Downloader:
                 last, offline = f"HTTP {exc.code} {exc.reason}", False
             except urllib.error.URLError as exc:
                 reason = exc.reason
-                offline = isinstance(reason, (socket.gaierror, ConnectionRefusedError, OSError))
-                if isinstance(reason, (TimeoutError, socket.timeout)):
-                    offline = False
+                # DNS failure, refused connection, no route...: offline. A timeout is not.
+                offline = isinstance(reason, OSError) and not isinstance(reason, TimeoutError)
                 last = f"{type(reason).__name__}: {reason}"
             except TimeoutError as exc:
                 last, offline = f"timed out after {self.timeout:g}s ({exc})", False
@@ -144,12 +142,14 @@ class SourceFolder:
 
     ``is_cache`` marks nocfit's own download cache: only there are optional files downloaded
     and present files re-downloaded on ``refresh``; a folder the user points at is taken as is,
-    apart from downloading required files that are missing from it.
+    apart from downloading required files that are missing from it. ``refresh`` is the default
+    of :meth:`fetch` (scheduled refreshes re-download every required file into the cache).
     """
 
     folder: Path
     download: bool = True
     is_cache: bool = True
+    refresh: bool = False
     downloader: Downloader = field(default_factory=Downloader)
     bases: dict[str, str] = field(default_factory=base_urls)
     _ckan_cache: dict[str, list[dict]] = field(default_factory=dict, init=False, repr=False)
@@ -167,8 +167,9 @@ class SourceFolder:
                 return candidate
         return None
 
-    def fetch(self, source: SourceSpec, *, refresh: bool = False) -> FetchedSource:
+    def fetch(self, source: SourceSpec, *, refresh: bool | None = None) -> FetchedSource:
         """Path of a required file, downloading it if missing (or stale, with ``refresh``)."""
+        refresh = self.refresh if refresh is None else refresh
         found = self.locate(source)
         if found is not None and not (refresh and self.is_cache and source.downloadable):
             return FetchedSource(source, found, self.url_of(source), downloaded=False)
@@ -251,7 +252,7 @@ def default_source_folder(log: Callable[[str], None] = print) -> SourceFolder:
     """The folder from NOCFIT_SOURCES (or the cache), with NOCFIT_OFFLINE=1 disabling downloads."""
     from nocfit import config
 
-    offline = os.environ.get("NOCFIT_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+    offline = config.is_yes(os.environ.get("NOCFIT_OFFLINE", ""))
     return SourceFolder(
         folder=config.sources_dir(),
         download=not offline,

@@ -26,12 +26,12 @@ import json
 
 import dagster as dg
 
+from nocfit.ingest.ircc_tables import ROUNDS_TABLE
+from pipelines.defs.candidates import GROUP as CANDIDATES_GROUP
 from pipelines.defs.common import table_key
 
 TIMEZONE = "America/Toronto"
-#: Asset group of the candidate batches (partitioned, processed on demand): never scheduled here.
-CANDIDATES_GROUP = "candidates"
-ROUNDS_KEY = table_key("ircc.rounds")
+ROUNDS_KEY = table_key(ROUNDS_TABLE)
 
 #: Run tags set on every run these schedules and the sensor request.
 SCHEDULE_TAG = "nocfit/schedule"
@@ -42,7 +42,8 @@ REFRESH_TAG = "nocfit/refresh"
 #: Run config making the `sources` resource re-download the files of nocfit's download cache.
 REFRESH_DOWNLOADS_CONFIG: dict = {"resources": {"sources": {"config": {"refresh_downloads": True}}}}
 
-#: Every asset of the warehouse refresh: unpartitioned and not a candidates asset. Resolved when
+#: Every asset of the warehouse refresh: unpartitioned and not a candidates asset (the candidate
+#: batches are partitioned and processed on demand, never scheduled here). Resolved when
 #: the definitions load, so it covers assets added after this was written.
 WAREHOUSE_ASSETS = dg.AssetSelection.from_string('partitions:"none"') - dg.AssetSelection.groups(
     CANDIDATES_GROUP

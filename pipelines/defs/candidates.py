@@ -15,8 +15,8 @@ from nocfit import config
 from nocfit.assess import TABLES, assess_batch_into_warehouse
 from nocfit.sources.fetch import file_sha256
 from pipelines.defs.common import WAREHOUSE_POOL, forced, table_key
-from pipelines.defs.mapper import PROMOTED, ModelStoreResource
-from pipelines.defs.resources import WarehouseResource
+from pipelines.defs.mapper import PROMOTED
+from pipelines.defs.resources import ModelStoreResource, WarehouseResource
 
 GROUP = "candidates"
 BATCHES = dg.DynamicPartitionsDefinition(name="candidate_batches")
@@ -88,7 +88,7 @@ def candidate_inbox(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     known = set(context.instance.get_dynamic_partitions(BATCHES.name))
     new_keys, requests = [], []
     for path in sorted(inbox.glob("*.jsonl")):
-        if not _SAFE_KEY.match(path.name) or path.name == EXAMPLES_BATCH:
+        if not _SAFE_KEY.match(path.name):
             context.log.warning(f"ignoring inbox file with an unusable name: {path.name!r}")
             continue
         if path.name not in known:

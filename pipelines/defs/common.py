@@ -4,6 +4,7 @@ from collections.abc import Callable, Sequence
 
 import dagster as dg
 
+from nocfit import config
 from nocfit.ingest.checks import CheckOutcome
 from nocfit.ingest.load import LoadResult
 from pipelines.defs.resources import SourcesResource, WarehouseResource
@@ -22,7 +23,7 @@ def table_key(table: str) -> dg.AssetKey:
 
 
 def forced(context: dg.AssetExecutionContext, tag: str = FORCE_TAG) -> bool:
-    return context.run.tags.get(tag, "").lower() in {"1", "true", "yes"}
+    return config.is_yes(context.run.tags.get(tag, ""))
 
 
 def load_result(result: LoadResult, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -32,7 +33,7 @@ def load_result(result: LoadResult, warehouse: WarehouseResource) -> dg.Material
         metadata={
             "rows": dg.MetadataValue.int(result.rows),
             "changed": result.changed,
-            "sources": result.metadata()["sources"],
+            "sources": result.sources_summary,
         }
     )
 
@@ -76,12 +77,16 @@ def table_check(
 
     @dg.asset_check(asset=table_key(table), name=name, description=description, blocking=blocking)
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        outcome = check(warehouse.connection())
-        return dg.AssetCheckResult(
-            passed=outcome.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=outcome.description,
-            metadata=outcome.metadata,
-        )
+        return check_result(check(warehouse.connection()))
 
     return _check
+
+
+def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
+    """An ERROR-severity Dagster check result (metadata without the values nobody recorded)."""
+    return dg.AssetCheckResult(
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=outcome.description,
+        metadata={k: v for k, v in outcome.metadata.items() if v is not None},
+    )

@@ -6,8 +6,15 @@ import dagster as dg
 
 from nocfit.ingest import checks
 from nocfit.ingest import ircc_tables as tables
-from pipelines.defs.common import WAREHOUSE_POOL, forced, load_result, table_check, table_key
-from pipelines.defs.resources import SourcesResource, WarehouseResource
+from pipelines.defs.common import (
+    WAREHOUSE_POOL,
+    forced,
+    load_result,
+    source_table_asset,
+    table_check,
+    table_key,
+)
+from pipelines.defs.resources import WarehouseResource
 
 GROUP = "ircc"
 
@@ -44,22 +51,13 @@ def category_tables(
         yield dg.MaterializeResult(asset_key=table_key(result.table), metadata=materialized.metadata)
 
 
-@dg.asset(
-    key=table_key(tables.ROUNDS_TABLE),
-    deps=[table_key(table) for table in tables.CATEGORY_TABLES],
-    group_name=GROUP,
-    kinds={"duckdb"},
-    pool=WAREHOUSE_POOL,
+rounds = source_table_asset(
+    tables.ROUNDS_TABLE,
+    tables.load_rounds,
+    deps=tables.CATEGORY_TABLES,
+    group=GROUP,
     description="Express Entry rounds of invitations (IRCC JSON), each mapped to its category and version.",
 )
-def rounds(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource
-) -> dg.MaterializeResult:
-    folder = sources.source_folder(log=context.log.info)
-    result = tables.load_rounds(
-        warehouse.connection(), folder, refresh=sources.refresh_downloads, force=forced(context)
-    )
-    return load_result(result, warehouse)
 
 
 ASSETS = [category_tables, rounds]

@@ -6,17 +6,11 @@ yields nothing and everything downstream is skipped). The blocking check
 not stop the warehouse from being published (see PROMOTION_GATES in resources.py).
 """
 
-import os
-import sys
-from pathlib import Path
-
 import dagster as dg
 
-from nocfit import config, mapper_ops
-from nocfit.model_store import ModelStore
-from nocfit.sources.catalog import spec
-from pipelines.defs.common import RETRAIN_TAG, WAREHOUSE_POOL, forced, table_key
-from pipelines.defs.resources import SourcesResource, WarehouseResource
+from nocfit import mapper_ops
+from pipelines.defs.common import RETRAIN_TAG, WAREHOUSE_POOL, check_result, forced, table_key
+from pipelines.defs.resources import ModelStoreResource, SourcesResource, WarehouseResource, say
 
 GROUP = "mapper"
 CANDIDATE = dg.AssetKey(["models", "candidate"])
@@ -31,21 +25,6 @@ TRAINING_INPUTS = [
     "noc.exclusions",
     "noc.workplaces",
 ]
-
-
-def _say(context: dg.AssetExecutionContext, message: str) -> None:
-    """Training news goes to the run log and to stderr (`nocfit refresh` prints progress only)."""
-    context.log.info(message)
-    print(f"nocfit: {message}", file=sys.stderr, flush=True)
-
-
-class ModelStoreResource(dg.ConfigurableResource):
-    """Folder of trained models (NOCFIT_MODELS); see nocfit.model_store."""
-
-    folder: str = ""
-
-    def store(self) -> ModelStore:
-        return ModelStore(Path(self.folder).expanduser().resolve() if self.folder else config.models_dir())
 
 
 @dg.asset(
@@ -65,7 +44,7 @@ def candidate_model(
         models.store(),
         context.run.run_id,
         force=forced(context, RETRAIN_TAG),
-        log=lambda message: _say(context, message),
+        log=lambda message: say(context.log, message),
     )
     if trained is None:
         return
@@ -83,15 +62,6 @@ def candidate_model(
     )
 
 
-def _labelled_set(sources: SourcesResource) -> Path | None:
-    """NOCFIT_EVAL_SET, else bench/noc_dev.jsonl in the sources folder, else None (held-out metrics)."""
-    explicit = os.environ.get("NOCFIT_EVAL_SET", "").strip()
-    if explicit:
-        return Path(explicit)
-    found = sources.source_folder().fetch_optional(spec("bench_dev"))
-    return found.path if found else None
-
-
 @dg.asset(
     key=EVALUATIONS,
     deps=[CANDIDATE],
@@ -107,7 +77,7 @@ def evaluations(
     sources: SourcesResource,
 ) -> dg.MaterializeResult:
     store = models.store()
-    labelled = _labelled_set(sources)
+    labelled = mapper_ops.labelled_set(sources.source_folder())
     rows = mapper_ops.evaluate_models(
         warehouse.connection(), store, store.candidate_path(context.run.run_id), context.run.run_id, labelled
     )
@@ -126,13 +96,7 @@ def evaluations(
     description="The candidate's top-1 and top-5 are not worse than the promoted model's (same data).",
 )
 def not_worse_than_promoted(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-    outcome = mapper_ops.gate(warehouse.connection(), context.run.run_id)
-    return dg.AssetCheckResult(
-        passed=outcome.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=outcome.description,
-        metadata={k: v for k, v in outcome.metadata.items() if v is not None},
-    )
+    return check_result(mapper_ops.gate(warehouse.connection(), context.run.run_id))
 
 
 @dg.asset(
@@ -156,4 +120,3 @@ def promoted_model(
 
 ASSETS = [candidate_model, evaluations, promoted_model]
 CHECKS = [not_worse_than_promoted]
-RESOURCES = {"models": ModelStoreResource()}

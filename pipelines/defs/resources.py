@@ -12,6 +12,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from nocfit import config
+from nocfit.model_store import ModelStore
 from nocfit.sources.fetch import SourceFolder, default_source_folder
 
 #: Asset-key prefixes of warehouse tables; a failed ERROR check on one of them blocks publishing.
@@ -62,6 +63,14 @@ class SnapshotNotPublished(dg.DagsterError):
     """
 
 
+def say(log, message: str, level: str = "info") -> None:
+    """To the Dagster run log (if any) and to stderr: `nocfit refresh` shows only progress lines,
+    and news such as a refresh waiting for the lock or training a model must not be silent there."""
+    if log is not None:
+        getattr(log, level)(message)
+    print(f"nocfit: {message}", file=sys.stderr, flush=True)
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse. Assets write to a private staging snapshot of the published file;
     at the end of the run it is swapped in atomically, unless a step or an ERROR check failed."""
@@ -85,11 +94,7 @@ class WarehouseResource(dg.ConfigurableResource):
         self._log = context.log
 
     def _say(self, message: str, level: str = "info") -> None:
-        """To the Dagster run log and to stderr: `nocfit refresh` shows only progress lines, and
-        a refresh waiting for the lock or not publishing must not be silent there."""
-        if self._log is not None:
-            getattr(self._log, level)(message)
-        print(f"nocfit: {message}", file=sys.stderr, flush=True)
+        say(self._log, message, level)
 
     def connection(self):
         """Read-write connection to this run's staging snapshot (created on first use)."""
@@ -132,6 +137,15 @@ class WarehouseResource(dg.ConfigurableResource):
             raise SnapshotNotPublished(message) from exc
 
 
+class ModelStoreResource(dg.ConfigurableResource):
+    """Folder of trained models (NOCFIT_MODELS); see nocfit.model_store."""
+
+    folder: str = ""
+
+    def store(self) -> ModelStore:
+        return ModelStore(Path(self.folder).expanduser().resolve() if self.folder else config.models_dir())
+
+
 class SourcesResource(dg.ConfigurableResource):
     """The sources folder (NOCFIT_SOURCES or the download cache)."""
 
@@ -139,26 +153,17 @@ class SourcesResource(dg.ConfigurableResource):
     #: Re-download files in nocfit's own cache even when present (scheduled refreshes).
     refresh_downloads: bool = False
 
+    #: CKAN dataset listings fetched in this run, shared by the folders of all its assets.
+    _ckan_cache = PrivateAttr(default_factory=dict)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._ckan_cache = {}  # a new run asks CKAN again (listings change; tests change servers)
+
     def source_folder(self, log=None) -> SourceFolder:
         folder = default_source_folder(log=log or (lambda message: None))
         if self.folder:
             folder.folder = Path(self.folder).expanduser().resolve()
             folder.is_cache = False
-        if self.refresh_downloads:
-            # The NOC/OaSIS loaders call folder.fetch(spec) without refresh=: without this only
-            # the rounds asset (which passes refresh= itself) honoured refresh_downloads.
-            folder = _RefreshingSourceFolder(
-                folder=folder.folder,
-                download=folder.download,
-                is_cache=folder.is_cache,
-                downloader=folder.downloader,
-                bases=folder.bases,
-            )
+        folder.refresh = self.refresh_downloads
+        folder._ckan_cache = self._ckan_cache
         return folder
-
-
-class _RefreshingSourceFolder(SourceFolder):
-    """A sources folder whose fetch() re-downloads by default (a no-op unless it is the cache)."""
-
-    def fetch(self, source, *, refresh: bool = True):
-        return super().fetch(source, refresh=refresh)
