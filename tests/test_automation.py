@@ -293,11 +293,8 @@ def test_rounds_change_is_recorded_once(
 @pytest.fixture
 def official_site(writable_sources: Path) -> Iterator[OfficialSite]:
     """The official sites on 127.0.0.1, serving a writable copy so a 'new release' can be made."""
-    server = OfficialSite(writable_sources)
-    server.thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
+    with OfficialSite(writable_sources) as server:
+        yield server
 
 
 def test_weekly_job_refetches_the_download_cache(

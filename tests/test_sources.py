@@ -44,6 +44,14 @@ class OfficialSite:
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def __enter__(self) -> OfficialSite:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
     def bases(self) -> dict[str, str]:
         return {STATCAN: f"{self.base}/statcan", IRCC: f"{self.base}/ircc", CKAN: f"{self.base}/ckan"}
 
@@ -105,11 +113,8 @@ class OfficialSite:
 
 @pytest.fixture
 def site(shared_data: Path) -> Iterator[OfficialSite]:
-    server = OfficialSite(shared_data)
-    server.thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
+    with OfficialSite(shared_data) as server:
+        yield server
 
 
 def folder_for(target: Path, site: OfficialSite, **downloader) -> tuple[SourceFolder, list[str]]:
