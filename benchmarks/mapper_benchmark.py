@@ -34,6 +34,8 @@ from mapper.model import MapperModel  # noqa: E402
 from nocfit import config  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "bench" / "noc_dev.jsonl"
+#: Our own check that duties outvote a contradicting title (see data/examples/README.md).
+CONFLICTS = ROOT / "data" / "examples" / "title_duty_conflicts.jsonl"
 
 
 class Baseline:
@@ -211,6 +213,13 @@ def run(args: argparse.Namespace) -> dict:
     )
     base["ece"] = None  # cosine is not a probability
     report["baseline_tfidf"] = base
+    if args.conflicts:
+        conflicts = read_labelled(Path(args.conflicts))
+        rankings, _ = rank_items(model, conflicts)
+        report["title_duty_conflicts"] = {
+            "items": len(conflicts),
+            "decided_by_duties": sum(r[:1] == [i.code] for r, i in zip(rankings, conflicts, strict=True)),
+        }
     return report
 
 
@@ -249,6 +258,11 @@ def print_report(report: dict) -> None:
     for source, numbers in ours["per_source"].items():
         other = base["per_source"].get(source, {})
         print(f"  {source:<36} ({numbers['items']:>3})  {numbers['top1']:.3f} / {other.get('top1', 0):.3f}")
+    if "title_duty_conflicts" in report:
+        conflicts = report["title_duty_conflicts"]
+        print(
+            f"\ntitle/duty conflicts decided by the duties: {conflicts['decided_by_duties']} of {conflicts['items']}"
+        )
 
 
 def main() -> int:
@@ -258,6 +272,9 @@ def main() -> int:
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="labelled JSON Lines (dev-set shape)")
     parser.add_argument("--model", help="model file (default: the promoted model)")
     parser.add_argument("--train", action="store_true", help="train a fresh model first (timed)")
+    parser.add_argument(
+        "--conflicts", default=str(CONFLICTS), help="title/duty conflict queries ('' to skip)"
+    )
     parser.add_argument(
         "--batch-items", type=int, default=5000, help="distinct items for the throughput measurement"
     )

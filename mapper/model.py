@@ -60,7 +60,15 @@ class MapperModel:
         """Map (title, duties) pairs; either may be empty. Returns one Mapping per query."""
         heads = self.parts.titles.role_heads
         prepared = [prepare(t, d, heads) for t, d in queries]
-        live = [i for i, q in enumerate(prepared) if q.title_norm or q.duty_norm]
+        # Input without one official word (or a typo of one) has nothing to map: any code
+        # would be a guess, so it gets no suggestion rather than a made-up confidence.
+        word_vocabulary = self.parts.classifier.word
+        live = [
+            i
+            for i, q in enumerate(prepared)
+            if (q.title_norm or q.duty_norm)
+            and word_vocabulary.knows_a_word_of(f"{q.title_norm} {q.duty_norm}")
+        ]
         results = [Mapping([], ambiguous=False, title_duties_disagree=False) for _ in prepared]
         if not live:
             return results

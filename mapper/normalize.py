@@ -132,9 +132,12 @@ ABBREVIATIONS = {
 # Words that mark a grade or contract, not an occupation.
 GRADE_WORDS = frozenset("i ii iii iv v vi 1 2 3 4 5 level grade step".split())
 _CONTRACT = re.compile(
-    r"\b(?:full|part)[\s-]?time\b|\b\d+\s*(?:months?|mos?|years?|yrs?)\b|"
-    r"\b(?:term|contract|temporary|temp|casual|permanent|seasonal|remote|hybrid|on[\s-]?site)\b"
+    r"\b(?:full|part)[\s-]?time\b|\b\d+\s*(?:months?|mos?|years?|yrs?)\b|\b(?:temporary|temp|on[\s-]?site)\b"
 )
+#: Contract words that official titles also use ("contract manager", "seasonal tree planter").
+_CONTRACT_OR_TITLE = re.compile(r"\b(?:term|contract|casual|permanent|seasonal|remote|hybrid)\b")
+#: ... which no official title ends with: after the role they are always the contract.
+_TRAILING_CONTRACT = re.compile(r"(?:\W+(?:term|contract|casual|permanent|seasonal|remote|hybrid))+\W*$")
 _KEEP_PLURAL = frozenset(
     "analysis business class glass gas bus boss press process series species news lens mass cross "
     "status chassis physics mathematics economics statistics logistics athletics aerobics "
@@ -257,7 +260,12 @@ def _normalize_title(text: str) -> str:
     text = fold(_drop_acronyms(text))
     text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
     text = re.sub(r"\bw/", "with ", text)
-    text = _CONTRACT.sub(" ", text)
+    text = _TRAILING_CONTRACT.sub(" ", _CONTRACT.sub(" ", text))
+    # "Welder - contract" is a welder; but "contract manager" is an official title, and
+    # cutting it to a bare "manager" would make it an exact match for every manager.
+    without_terms = _CONTRACT_OR_TITLE.sub(" ", text)
+    if len(_NON_WORD.sub(" ", without_terms).split()) >= 2:
+        text = without_terms
     text = _invert_comma(text)
     tokens = [t.strip("&") or t for t in _NON_WORD.sub(" ", text).split()]
     tokens = _expand([t for t in tokens if t and t != "&"])

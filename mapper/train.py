@@ -4,8 +4,8 @@
 2. Build the indexes and the classifier from the rest, and turn the held-out items into
    queries shaped like real input (a title, duties, or both; most titles without their NOC
    industry qualifier, which may come back as the "industry" a respondent names; some
-   titles roughened the way people write them: abbreviations, seniority words, typos,
-   capitals).
+   titles roughened the way people write them: a bare role word such as "manager",
+   abbreviations, seniority words, typos, capitals).
 3. Fit the fusion model on part of those queries and its calibration on the others.
 4. Rebuild the indexes and classifier from all the data; keep the fusion and calibration.
 
@@ -33,18 +33,23 @@ from mapper.normalize import normalize_text, normalize_title
 from mapper.signals import Parts, candidate_features, compute_signals, prepare
 
 #: Bump when training changes in a way that should retrain an unchanged corpus.
-TRAINER_VERSION = "2"
+TRAINER_VERSION = "3"
 HELD_OUT_TITLES = 0.3
 HELD_OUT_DUTIES = 0.25
 #: Title kinds that may be held out (canonical names always stay in the index).
 HOLDABLE_KINDS = frozenset({"index", "example", "inclusion", "all_examples_en"})
 NEAR_DUPLICATE_JACCARD = 0.5
 #: Share of unit groups that also get a query whose title contradicts its (substantial) duties.
-CONFLICT_SHARE = 0.3
+CONFLICT_SHARE = 1.0
+#: Share of those contradicting titles that are official titles still in the index.
+CONFLICT_KNOWN_TITLE = 0.5
 #: One query in this many (per unit group) is a title that stays in the index.
 KNOWN_TITLE_RATIO = 4
 #: Share of qualified titles ("cook - Canadian Armed Forces") shown without the qualifier.
 DROP_QUALIFIER = 0.7
+#: Share of roughened titles cut to their role word ("purchasing manager" -> "manager"): people
+#: write bare "Manager" or "Teacher", and the fusion must learn how little that says.
+VAGUE_TITLE_SHARE = 0.1
 
 _ROUGH_ABBREVIATIONS = {
     "senior": "sr",
@@ -71,8 +76,11 @@ class Query:
     code: int
 
 
-def _roughen(title: str, rng: random.Random) -> str:
-    """A title as people write it: abbreviations, seniority words, a typo, capitals."""
+def _roughen(title: str, rng: random.Random, role_heads: frozenset[str] = frozenset()) -> str:
+    """A title as people write it: a bare role word, abbreviations, seniority words, a typo, capitals."""
+    normalised = normalize_title(strip_qualifier(title)).split()
+    if len(normalised) >= 2 and rng.random() < VAGUE_TITLE_SHARE and normalised[-1] in role_heads:
+        return normalised[-1]
     words = title.split()
     if rng.random() < 0.35:
         words = [_ROUGH_ABBREVIATIONS.get(w.lower(), w) for w in words]
@@ -169,13 +177,15 @@ def make_queries(
     codes: list[str],
     rng: random.Random,
     known_titles: dict[str, list[str]] | None = None,
+    role_heads: frozenset[str] = frozenset(),
 ) -> list[Query]:
     """Queries shaped like real input from the held-out titles and duties.
 
     Titles alone, titles with a few duty lines, titles with a workplace as the "industry"
     (how survey answers look), and bundles of duty lines alone. ``known_titles`` adds some
     titles that *are* in the index (real input often is an official title verbatim), so the
-    fusion learns what an exact match is worth.
+    fusion learns what an exact match is worth. ``role_heads`` are the words a title may be
+    cut to (TitleIndex.role_heads).
     """
     position = {c: i for i, c in enumerate(codes)}
     all_places = [p for ps in workplaces.values() for p in ps] or [""]
@@ -189,10 +199,12 @@ def make_queries(
             titles += rng.sample(known, k=min(len(known), max(1, len(titles) // KNOWN_TITLE_RATIO)))
         for title in titles:
             title, qualifier = _drop_qualifier(title, rng)
-            shown = _roughen(title, rng) if rng.random() < 0.5 else title
+            shown = _roughen(title, rng, role_heads) if rng.random() < 0.5 else title
             draw = rng.random()
             if duties and draw < 0.2:
-                picked = rng.sample(duties, k=min(len(duties), rng.randint(1, 3)))
+                # As many lines as the contradicting queries below may have, so the number of
+                # duty lines alone never says "the title is wrong".
+                picked = rng.sample(duties, k=min(len(duties), rng.randint(1, 5)))
                 queries.append(Query(shown, ". ".join(picked), position[code]))
             elif draw < 0.4:
                 # Survey answers give an industry: sometimes telling (the qualifier people leave
@@ -210,11 +222,14 @@ def make_queries(
                 queries.append(Query("", ". ".join(picked), position[code]))
             if rng.random() < CONFLICT_SHARE:
                 # Duties decide: a title from another unit group over this group's duties is
-                # labelled with the duties' group, as an officer would code it.
+                # labelled with the duties' group, as an officer would code it -- also when the
+                # title is an official one (an exact index match must not outvote the duties).
                 other = rng.choice(codes)
-                if other != code and held_titles.get(other):
+                pool = (known_titles or {}).get(other) if rng.random() < CONFLICT_KNOWN_TITLE else None
+                pool = pool or held_titles.get(other)
+                if other != code and pool:
                     picked = rng.sample(duties, k=min(len(duties), rng.randint(3, 5)))
-                    queries.append(Query(rng.choice(held_titles[other]), ". ".join(picked), position[code]))
+                    queries.append(Query(rng.choice(pool), ". ".join(picked), position[code]))
     rng.shuffle(queries)
     return queries
 
@@ -288,11 +303,13 @@ def train(
     for code, title, kind in train_corpus.titles:
         if kind in HOLDABLE_KINDS:
             known[code].append(title)
-    queries = make_queries(held_titles, held_duties, places, codes, rng, known)[:max_fusion_queries]
     log(
         f"held out {sum(map(len, held_titles.values()))} titles and {sum(map(len, held_duties.values()))} duties"
     )
     parts = build_parts(train_corpus, codes, seed)
+    queries = make_queries(
+        held_titles, held_duties, places, codes, rng, known, parts.titles.role_heads
+    )[:max_fusion_queries]
     log(f"trained split models in {time.perf_counter() - started:.0f}s; featurising {len(queries)} queries")
     prepared = [prepare(q.title, q.duties, parts.titles.role_heads) for q in queries]
     signals = compute_signals(prepared, parts)

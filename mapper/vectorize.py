@@ -19,6 +19,10 @@ import scipy.sparse as sp
 
 _WHITE_SPACES = re.compile(r"\s\s+")
 _MAX_CACHED_WORDS = 200_000
+#: A word within this RapidFuzz ratio of a vocabulary word counts as that word misspelt.
+_TYPO_RATIO = 80
+#: At most this many unknown words are looked up as typos (bounded time on any input).
+_MAX_TYPO_LOOKUPS = 20
 
 
 @dataclass
@@ -33,18 +37,23 @@ class Tfidf:
     #: Vocabulary ids of each word's character n-grams (char_wb n-grams never cross words, so a
     #: word's ids can be reused); rebuilt on demand, never pickled.
     _word_ids: dict[str, list[int]] = field(default_factory=dict, repr=False, compare=False)
+    #: Single words of the vocabulary, for typo lookups; built on demand, never pickled.
+    _single_words: list[str] | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_word_ids"] = {}
+        state["_single_words"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("_word_ids", {})
+        self.__dict__.setdefault("_single_words", None)
 
     def clear_cache(self) -> None:
         self._word_ids.clear()
+        self._single_words = None
 
     @classmethod
     def fit(cls, texts: Sequence[str], **options) -> Tfidf:
@@ -112,6 +121,21 @@ class Tfidf:
         for n in range(low, high + 1):
             for start in range(len(tokens) - n + 1):
                 yield " ".join(tokens[start : start + n])
+
+    def knows_a_word_of(self, text: str) -> bool:
+        """Whether any word of ``text`` is in the (word) vocabulary, or is a typo of one."""
+        from rapidfuzz import fuzz, process
+
+        words = [w for w in re.findall(self.token_pattern, text.lower()) if w not in self.stop_words]
+        if any(w in self.vocabulary for w in words):
+            return True
+        if self._single_words is None:
+            self._single_words = [t for t in self.vocabulary if " " not in t]
+        candidates = list(dict.fromkeys(w for w in words if len(w) >= 4))[:_MAX_TYPO_LOOKUPS]
+        return any(
+            process.extractOne(w, self._single_words, scorer=fuzz.ratio, score_cutoff=_TYPO_RATIO)
+            for w in candidates
+        )
 
     def _char_ids(self, text: str) -> list[int]:
         """Vocabulary ids of the char_wb n-grams of ``text``, word by word through a cache."""

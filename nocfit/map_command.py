@@ -223,6 +223,8 @@ def map_batch_file(
                         "title_duties_disagree": mapping.title_duties_disagree,
                     }
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                elif not suggestions:  # one row still, so every input id is in the output
+                    writer.writerow([item.id, "", "", "", "", "", "", mapping.ambiguous])
                 else:
                     for rank, s in enumerate(suggestions, start=1):
                         writer.writerow(

@@ -90,10 +90,12 @@ def test_batch_csv_in_and_out(cloned, tmp_path: Path) -> None:
         writer.writerow(["1", "Carpenter", "Frame walls and install doors, windows and stairs"])
         writer.writerow(["2", "", ""])
         writer.writerow(["3", "Bus driver", ""])
+        writer.writerow(["4", "qwxzq", ""])  # no official word: a row with no code, not a lost id
     target = tmp_path / "out.csv"
     assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 0
     rows = list(csv.DictReader(target.open()))
-    assert {r["id"] for r in rows} == {"1", "3"}
+    assert {r["id"] for r in rows} == {"1", "3", "4"}
+    assert [r["code"] for r in rows if r["id"] == "4"] == [""]
     first = [r for r in rows if r["id"] == "1" and r["rank"] == "1"][0]
     assert first["code"] == "72310"
 

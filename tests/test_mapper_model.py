@@ -85,6 +85,21 @@ def test_empty_and_garbage_inputs_give_no_suggestion(model: MapperModel) -> None
     assert len(results) == 3
 
 
+def test_input_without_an_official_word_gets_no_suggestion(model: MapperModel) -> None:
+    for junk in ("asdfgh qwerty", "xxxxxxxxxxxx", "123456", "软件工程师"):
+        assert model.map(junk).suggestions == [], junk
+    # Misspelt official words are still words: a typo of each word keeps the query alive.
+    assert codes(model.map("Sofware devloper"))[0] == "21232"
+    assert codes(model.map("wlder"))[0] == "72106"
+
+
+def test_a_bare_role_word_is_not_mistaken_for_a_sure_answer(model: MapperModel) -> None:
+    # Dozens of unit groups are "... manager", "... teacher" or "... clerk": no honest model
+    # is sure which one a bare word means.
+    for vague in ("Manager", "Teacher", "Clerk", "Engineer", "Analyst"):
+        assert model.map(vague).suggestions[0].confidence < 0.5, vague
+
+
 def test_dev_set_accuracy_floor(model: MapperModel, shared_data: Path) -> None:
     result = evaluate(model, read_labelled(shared_data / "bench" / "noc_dev.jsonl"))
     assert result.items == 200

@@ -31,6 +31,9 @@ from warehouse import schema
         ("Analyste de données", "analyste de donnee"),
         ("Parts Clerk", "part clerk"),
         ("Full-time cook", "cook"),
+        ("Welder (contract)", "welder"),
+        ("Cook - 6 months contract", "cook"),
+        ("Contract Manager", "contract manager"),  # an official title, not a bare "manager"
         ("R&D chemist", "research and development chemist"),
         ("HR Generalist", "human resource generalist"),
         ("Business Analyst", "business analyst"),  # 'business' keeps its s
@@ -83,6 +86,22 @@ def test_light_tfidf_matches_scikit_learn() -> None:
         np.testing.assert_allclose(
             mine.transform(texts).toarray(), reference.transform(texts).toarray(), atol=1e-6
         )
+
+
+def test_known_words_include_typos_and_look_up_a_bounded_number(monkeypatch) -> None:
+    from rapidfuzz import process
+
+    from mapper import vectorize
+
+    words = Tfidf.fit(["registered nurse", "licensed practical nurse", "welder fitter", "welder"])
+    assert words.knows_a_word_of("NURSE") and words.knows_a_word_of("registerd nurce")
+    assert not words.knows_a_word_of("asdfgh qwerty 123456")
+    looked_up = []
+    real = process.extractOne
+    monkeypatch.setattr(process, "extractOne", lambda w, *a, **k: looked_up.append(w) or real(w, *a, **k))
+    gibberish = " ".join(f"zq{n:05d}x" for n in range(5_000))
+    assert not words.knows_a_word_of(gibberish)
+    assert len(looked_up) == vectorize._MAX_TYPO_LOOKUPS
 
 
 def test_expected_calibration_error() -> None:
