@@ -66,7 +66,10 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
     shown = title or "(no title)"
     print(f"Query: {shown}" + (f"  (+{len(duties.split())} words of duties)" if duties else ""), file=out)
     if not mapping.suggestions:
-        print("No suggestion: the input has no usable words.", file=out)
+        print(
+            "No suggestion: no word of the input is in the official NOC texts (nor a misspelling of one).",
+            file=out,
+        )
         return
     print(f"{'#':>2} {'NOC':<6} {'TEER':>4} {'conf':>6}  title", file=out)
     for rank, s in enumerate(mapping.suggestions, start=1):

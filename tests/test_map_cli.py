@@ -40,6 +40,12 @@ def test_title_and_duties_json(cloned, capsys) -> None:
     assert set(data) >= {"ambiguous", "title_duties_disagree"}
 
 
+def test_input_without_an_official_word_says_so(cloned, capsys) -> None:
+    assert main(["map", "qwxzq zzkvb"]) == 0
+    out = capsys.readouterr().out
+    assert "No suggestion" in out and "official NOC texts" in out
+
+
 def test_free_text_with_several_lines_is_title_then_duties(cloned, capsys) -> None:
     assert (
         main(["map", "Truck driver\nDrive tractor-trailers on long-haul routes. Inspect vehicles.", "--json"])
