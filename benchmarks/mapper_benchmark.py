@@ -67,6 +67,12 @@ class Baseline:
         ]
 
 
+def decided_by_duties(model, conflicts: list[LabelledItem]) -> int:
+    """How many title/duty conflict queries the model codes by their duties (its top-1)."""
+    rankings, _ = rank_items(model, conflicts)
+    return sum(r[:1] == [i.code] for r, i in zip(rankings, conflicts, strict=True))
+
+
 def ece_uncertainty(confidences: list[float], correct: list[bool], draws: int = 2000) -> dict:
     """How much of the ECE is sampling noise: the ECE a perfectly calibrated model with these
     confidences would show (outcomes drawn from them), and a bootstrap interval of ours."""
@@ -215,10 +221,9 @@ def run(args: argparse.Namespace) -> dict:
     report["baseline_tfidf"] = base
     if args.conflicts:
         conflicts = read_labelled(Path(args.conflicts))
-        rankings, _ = rank_items(model, conflicts)
         report["title_duty_conflicts"] = {
             "items": len(conflicts),
-            "decided_by_duties": sum(r[:1] == [i.code] for r, i in zip(rankings, conflicts, strict=True)),
+            "decided_by_duties": decided_by_duties(model, conflicts),
         }
     return report
 

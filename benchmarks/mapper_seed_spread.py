@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.mapper_benchmark import CONFLICTS, DEFAULT_DATA  # noqa: E402
+from benchmarks.mapper_benchmark import CONFLICTS, DEFAULT_DATA, decided_by_duties  # noqa: E402
 from mapper.corpus import NocCorpus  # noqa: E402
 from mapper.evaluate import rank_items, read_labelled, score  # noqa: E402
 
@@ -48,8 +48,7 @@ def main() -> int:
         model = train(corpus, seed=seed)
         rankings, confidences = rank_items(model, items)
         result = score(rankings, confidences, items)
-        conflict_rankings, _ = rank_items(model, conflicts)
-        by_duties = sum(r[:1] == [i.code] for r, i in zip(conflict_rankings, conflicts, strict=True))
+        by_duties = decided_by_duties(model, conflicts)
         rows.append(
             {
                 "seed": seed,

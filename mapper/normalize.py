@@ -134,10 +134,11 @@ GRADE_WORDS = frozenset("i ii iii iv v vi 1 2 3 4 5 level grade step".split())
 _CONTRACT = re.compile(
     r"\b(?:full|part)[\s-]?time\b|\b\d+\s*(?:months?|mos?|years?|yrs?)\b|\b(?:temporary|temp|on[\s-]?site)\b"
 )
-#: Contract words that official titles also use ("contract manager", "seasonal tree planter").
-_CONTRACT_OR_TITLE = re.compile(r"\b(?:term|contract|casual|permanent|seasonal|remote|hybrid)\b")
-#: ... which no official title ends with: after the role they are always the contract.
-_TRAILING_CONTRACT = re.compile(r"(?:\W+(?:term|contract|casual|permanent|seasonal|remote|hybrid))+\W*$")
+#: Contract words that official titles also use ("contract manager", "seasonal tree planter")...
+_TITLE_CONTRACT_WORDS = "(?:term|contract|casual|permanent|seasonal|remote|hybrid)"
+_CONTRACT_OR_TITLE = re.compile(rf"\b{_TITLE_CONTRACT_WORDS}\b")
+#: ... but no official title ends with one: after the role they are always the contract.
+_TRAILING_CONTRACT = re.compile(rf"(?:\W+{_TITLE_CONTRACT_WORDS})+\W*$")
 _KEEP_PLURAL = frozenset(
     "analysis business class glass gas bus boss press process series species news lens mass cross "
     "status chassis physics mathematics economics statistics logistics athletics aerobics "

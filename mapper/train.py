@@ -307,9 +307,9 @@ def train(
         f"held out {sum(map(len, held_titles.values()))} titles and {sum(map(len, held_duties.values()))} duties"
     )
     parts = build_parts(train_corpus, codes, seed)
-    queries = make_queries(
-        held_titles, held_duties, places, codes, rng, known, parts.titles.role_heads
-    )[:max_fusion_queries]
+    queries = make_queries(held_titles, held_duties, places, codes, rng, known, parts.titles.role_heads)[
+        :max_fusion_queries
+    ]
     log(f"trained split models in {time.perf_counter() - started:.0f}s; featurising {len(queries)} queries")
     prepared = [prepare(q.title, q.duties, parts.titles.role_heads) for q in queries]
     signals = compute_signals(prepared, parts)

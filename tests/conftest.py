@@ -84,6 +84,25 @@ def copy_installation(refreshed: dict[str, str], env: dict[str, str]) -> None:
             shutil.copyfile(source, target)
 
 
+def private_installation(refreshed: dict[str, str], root: Path, sources: Path) -> dict[str, str]:
+    """Environment of a private copy of the session's refreshed warehouse and trained models."""
+    env = nocfit_env(root, sources)
+    copy_installation(refreshed, env)
+    return env
+
+
+@pytest.fixture
+def private_warehouse(
+    refreshed: dict[str, str], writable_sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A copy of the refreshed warehouse (and model) with the environment pointing at it and at
+    writable sources; returns the warehouse file."""
+    env = private_installation(refreshed, tmp_path, writable_sources)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return Path(env["NOCFIT_WAREHOUSE"])
+
+
 @pytest.fixture
 def cloned(
     refreshed: dict[str, str], tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch

@@ -21,8 +21,7 @@ from nocfit.sources.fetch import file_sha256
 from pipelines.definitions import defs
 from pipelines.defs import automation
 from pipelines.defs.common import WAREHOUSE_POOL, table_key
-from tests.conftest import PROJECT_ROOT
-from tests.test_snapshot_safety import private_installation
+from tests.conftest import PROJECT_ROOT, private_installation
 from tests.test_sources import OfficialSite
 
 ROUNDS = "ircc/ee_rounds_123_en.json"
@@ -205,17 +204,6 @@ def add_round(path: Path) -> None:
 def change_cutoff(path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data.replace(b'"drawCRS":"382"', b'"drawCRS":"383"', 1))
-
-
-@pytest.fixture
-def private_warehouse(
-    refreshed: dict[str, str], writable_sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """A copy of the refreshed warehouse (and model), the environment pointing at writable sources."""
-    env = private_installation(refreshed, tmp_path, writable_sources)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return Path(env["NOCFIT_WAREHOUSE"])
 
 
 def source_changes(warehouse: Path) -> list[tuple]:

@@ -10,7 +10,6 @@ import pytest
 
 from nocfit.cli import main
 from nocfit.sources.fetch import file_sha256
-from tests.conftest import copy_installation, nocfit_env
 
 STRUCTURE = "noc2021/noc-2021-v1.0-classification-structure.csv"
 TITLES = "oasis2023/example-titles_oasis_2023_v1.0.csv"
@@ -63,17 +62,11 @@ def test_corrupted_source_fails_clearly_and_keeps_the_warehouse(
     relpath: str,
     corrupt: Callable[[Path], None],
     expected: list[str],
-    refreshed: dict[str, str],
+    private_warehouse: Path,
     writable_sources: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    env = nocfit_env(tmp_path, writable_sources)
-    warehouse = Path(env["NOCFIT_WAREHOUSE"])
-    copy_installation(refreshed, env)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    warehouse = private_warehouse
     before = file_sha256(warehouse)
 
     corrupt(writable_sources / relpath)

@@ -15,7 +15,6 @@ from nocfit import config
 from nocfit.categories.load import load_versions, version_in_force
 from nocfit.cli import main
 from nocfit.sources.fetch import file_sha256
-from tests.conftest import copy_installation, nocfit_env
 from tests.test_categories import EXPECTED_COUNTS
 
 ROUNDS = "ircc/ee_rounds_123_en.json"
@@ -295,19 +294,6 @@ def test_categories_in_force(con) -> None:
 # ---------------------------------------------------------------- failures through the CLI
 
 
-@pytest.fixture
-def private_refresh(
-    refreshed: dict[str, str], writable_sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """The refreshed warehouse copied under tmp_path, env pointing at writable sources; returns it."""
-    env = nocfit_env(tmp_path, writable_sources)
-    warehouse = Path(env["NOCFIT_WAREHOUSE"])
-    copy_installation(refreshed, env)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return warehouse
-
-
 def replace_once(old: bytes, new: bytes) -> Callable[[Path], None]:
     def change(path: Path) -> None:
         data = path.read_bytes()
@@ -350,11 +336,11 @@ def test_bad_rounds_file_fails_and_keeps_the_warehouse(
     case: str,
     corrupt: Callable[[Path], None],
     expected: list[str],
-    private_refresh: Path,
+    private_warehouse: Path,
     writable_sources: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    before = file_sha256(private_refresh)
+    before = file_sha256(private_warehouse)
     corrupt(writable_sources / ROUNDS)
     capsys.readouterr()
     assert main(["refresh"]) == 1
@@ -363,11 +349,11 @@ def test_bad_rounds_file_fails_and_keeps_the_warehouse(
     for fragment in expected:
         assert fragment in err, err
     assert "left unchanged" in err
-    assert file_sha256(private_refresh) == before
-    with duckdb.connect(str(private_refresh), read_only=True) as con:
+    assert file_sha256(private_warehouse) == before
+    with duckdb.connect(str(private_warehouse), read_only=True) as con:
         assert scalar(con, "SELECT count(*) FROM ircc.rounds") == 438
         assert scalar(con, "SELECT max(round_date) FROM ircc.rounds") == dt.date(2026, 8, 19)
-    staging = private_refresh.parent / f".{private_refresh.name}.staging"
+    staging = private_warehouse.parent / f".{private_warehouse.name}.staging"
     assert not staging.exists() or not any(staging.iterdir())
 
 
@@ -381,9 +367,9 @@ def categories_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_unknown_noc_code_in_category_file_is_rejected(
-    private_refresh: Path, categories_copy: Path, capsys: pytest.CaptureFixture[str]
+    private_warehouse: Path, categories_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = file_sha256(private_refresh)
+    before = file_sha256(private_warehouse)
     replace_once(b"{code: '43204'", b"{code: '43299'")(categories_copy / "cbs-2026.yaml")
     capsys.readouterr()
     assert main(["refresh"]) == 1
@@ -397,11 +383,11 @@ def test_unknown_noc_code_in_category_file_is_rejected(
     ]:
         assert fragment in captured.err, captured.err
     assert "ircc/category_tables" in captured.out and "FAILED" in captured.out
-    assert file_sha256(private_refresh) == before
+    assert file_sha256(private_warehouse) == before
 
 
 def test_curated_change_remaps_rounds(
-    private_refresh: Path, categories_copy: Path, capsys: pytest.CaptureFixture[str]
+    private_warehouse: Path, categories_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Dropping cbs-2025 from a draw name re-maps its rounds, with no change to the rounds file."""
     replace_once(
@@ -414,7 +400,7 @@ def test_curated_change_remaps_rounds(
     assert main(["refresh"]) == 0
     out = capsys.readouterr().out
     assert "noc/structure" in out and "unchanged" in out
-    with duckdb.connect(str(private_refresh), read_only=True) as con:
+    with duckdb.connect(str(private_warehouse), read_only=True) as con:
         french = dict(
             con.execute(
                 "SELECT version_id, count(*) FROM ircc.rounds WHERE category_id = 'french' GROUP BY 1"

@@ -31,7 +31,7 @@ import pytest
 from nocfit.runner import ensure_dagster_home, run_job
 from nocfit.sources.fetch import file_sha256
 from pipelines.defs.resources import WarehouseResource
-from tests.conftest import PROJECT_ROOT, copy_installation, nocfit_env
+from tests.conftest import PROJECT_ROOT, nocfit_env
 from warehouse.connection import connect
 from warehouse.publish import SnapshotSession, lock_path, staging_dir
 
@@ -63,13 +63,6 @@ class Installation:
         return sorted(self.staging.glob("*.duckdb")) if self.staging.is_dir() else []
 
 
-def private_installation(refreshed: dict[str, str], root: Path, sources: Path) -> dict[str, str]:
-    """Environment of a private copy of the session's refreshed warehouse and trained models."""
-    env = nocfit_env(root, sources)
-    copy_installation(refreshed, env)
-    return env
-
-
 def bump_newest_cutoff(rounds: Path) -> int:
     """IRCC corrects the newest round's CRS cut-off (+1); returns the new value."""
     data = rounds.read_bytes()
@@ -81,20 +74,15 @@ def bump_newest_cutoff(rounds: Path) -> int:
 
 
 @pytest.fixture
-def installation(
-    refreshed: dict[str, str], writable_sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Installation:
+def installation(private_warehouse: Path, writable_sources: Path, tmp_path: Path) -> Installation:
     """A private installation (writable sources); this process's environment points at it."""
-    env = private_installation(refreshed, tmp_path, writable_sources)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
     # An installation's Dagster instance exists before its refreshes: create its SQLite storage
     # now. (Two processes creating a brand-new instance at the same moment can collide on
     # "table runs already exists"; that first-use race is not what these tests are about.)
     ensure_dagster_home()
     with dg.DagsterInstance.get():
         pass
-    return Installation(env, Path(env["NOCFIT_WAREHOUSE"]), writable_sources / ROUNDS)
+    return Installation(nocfit_env(tmp_path, writable_sources), private_warehouse, writable_sources / ROUNDS)
 
 
 class Refresh:
