@@ -30,8 +30,31 @@ def ensure_dagster_home() -> Path:
     os.environ["DAGSTER_HOME"] = str(home)
     target = home / "dagster.yaml"
     if not target.exists() and DAGSTER_YAML_TEMPLATE.exists():
-        shutil.copyfile(DAGSTER_YAML_TEMPLATE, target)
+        # Written aside and renamed: another process starting now never reads half a file.
+        partial = home / f".dagster.yaml.{os.getpid()}"
+        shutil.copyfile(DAGSTER_YAML_TEMPLATE, partial)
+        partial.replace(target)
     return home
+
+
+def open_instance():
+    """The installation's Dagster instance (DAGSTER_HOME), created under a file lock.
+
+    Opening a brand-new instance creates its SQLite storage; two processes doing that at once
+    (two refreshes started together on a fresh installation) collide on "table runs already
+    exists" or leave alembic with "more than one head". Holding ``<home>/.instance.lock`` while
+    opening makes the second process find the storage complete.
+    """
+    import fcntl
+
+    import dagster as dg
+
+    home = ensure_dagster_home()
+    with (home / ".instance.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        instance = dg.DagsterInstance.get()
+        instance.get_runs_count()  # every storage the run will touch is created by now
+    return instance
 
 
 @dataclass
@@ -139,13 +162,12 @@ def run_job(
     # Dagster notes on this logger that a skipped model evaluation left its gate without a
     # result; that is expected when the model is up to date, and not news for the terminal.
     logging.getLogger("dagster._core.execution.plan.active").setLevel(logging.ERROR)
-    import dagster as dg
 
     from pipelines.definitions import defs
     from pipelines.defs.resources import PROMOTION_GATES
 
     job = defs.resolve_job_def(job_name)
-    instance = dg.DagsterInstance.get()
+    instance = open_instance()
     if add_partition and not instance.has_dynamic_partition(*add_partition):
         instance.add_dynamic_partitions(add_partition[0], [add_partition[1]])
     run_id = str(uuid.uuid4())

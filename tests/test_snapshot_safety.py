@@ -28,7 +28,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from nocfit.runner import ensure_dagster_home, run_job
+from nocfit.runner import open_instance, run_job
 from nocfit.sources.fetch import file_sha256
 from pipelines.defs.resources import WarehouseResource
 from tests.conftest import PROJECT_ROOT, nocfit_env
@@ -76,11 +76,9 @@ def bump_newest_cutoff(rounds: Path) -> int:
 @pytest.fixture
 def installation(private_warehouse: Path, writable_sources: Path, tmp_path: Path) -> Installation:
     """A private installation (writable sources); this process's environment points at it."""
-    # An installation's Dagster instance exists before its refreshes: create its SQLite storage
-    # now. (Two processes creating a brand-new instance at the same moment can collide on
-    # "table runs already exists"; that first-use race is not what these tests are about.)
-    ensure_dagster_home()
-    with dg.DagsterInstance.get():
+    # An installation's Dagster instance exists before its refreshes (opening a brand-new one
+    # at once from several processes has its own test below).
+    with open_instance():
         pass
     return Installation(nocfit_env(tmp_path, writable_sources), private_warehouse, writable_sources / ROUNDS)
 
@@ -331,6 +329,30 @@ def test_two_refreshes_started_together_run_one_after_the_other(installation: In
         assert changes.fetchall() == [("ircc_rounds",)]
     assert not installation.staging.exists()
     assert lock_path(installation.warehouse).read_text() == ""  # released by the last one
+
+
+def test_processes_opening_a_brand_new_instance_together_all_succeed(tmp_path: Path) -> None:
+    # Without the lock in open_instance about a third of such processes failed here ("table runs
+    # already exists", alembic "more than one head"); 3 x 4 processes all passing by luck
+    # would happen about one time in a hundred.
+    opener = "from nocfit.runner import open_instance\nwith open_instance() as i: print(i.get_runs_count())"
+    for trial in range(3):
+        home = tmp_path / f"home{trial}"
+        env = {**os.environ, "DAGSTER_HOME": str(home), "NOCFIT_DATA": str(tmp_path / f"data{trial}")}
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", opener],
+                env=env,
+                cwd=PROJECT_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(4)
+        ]
+        results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in processes]
+        for code, out, err in results:
+            assert code == 0 and out.strip() == b"0", err.decode()[-2000:]
+        assert (home / "dagster.yaml").read_text() == (PROJECT_ROOT / "deploy" / "dagster.yaml").read_text()
 
 
 def test_second_refresh_with_short_timeout_fails_clearly(installation: Installation) -> None:
