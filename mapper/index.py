@@ -21,6 +21,12 @@ from mapper.normalize import normalize_text, normalize_title
 from mapper.vectorize import Tfidf
 
 ROLE_HEAD_MIN_TITLES = 3
+#: A word within this RapidFuzz ratio of an official title word may be that word misspelt.
+RESPELL_RATIO = 80
+#: Only words this long are respelt: shorter ones are too often another word.
+RESPELL_MIN_LENGTH = 4
+#: At most this many words of one title are looked up (bounded time on any input).
+RESPELL_MAX_WORDS = 12
 _QUALIFIER = re.compile(r"\s[-–]\s.*$|\s*\([^)]*\)\s*$")
 
 
@@ -54,9 +60,12 @@ class _Transposed:
     call, which dominated single-query latency.
     """
 
+    _DERIVED = ("_matrix_t", "_spelling_words")
+
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state.pop("_matrix_t", None)  # derived: rebuilt after loading, never stored
+        for key in self._DERIVED:  # derived: rebuilt after loading, never stored
+            state.pop(key, None)
         return state
 
     @property
@@ -139,6 +148,37 @@ class TitleIndex(_Transposed):
         weights = {w: self.word_idf.get(w, 12.0) for w in words}
         known = self.code_vocab[code]
         return sum(v for w, v in weights.items() if w in known) / sum(weights.values())
+
+    def respell(self, title: str) -> str:
+        """A normalised title none of whose words is an official title word, respelt word by
+        word to the closest official word ('registerd nrse' -> 'registered nurse').
+
+        Titles with any official word are returned unchanged: real titles are full of words the
+        index lacks ('migration', 'insight'), and respelling those would turn them into other
+        words ('immigration', 'night'); the other words of the title carry the meaning. A title
+        of unknown words only would otherwise be matched on character n-grams alone.
+        """
+        words = title.split()
+        if not words or any(w in self.word_idf for w in words):
+            return title
+        fixed = [self._closest_word(w) for w in words[:RESPELL_MAX_WORDS]]
+        return " ".join(fixed + words[RESPELL_MAX_WORDS:])
+
+    def _closest_word(self, word: str) -> str:
+        """The official title word closest in spelling (ties: the commoner word), or ``word``."""
+        from rapidfuzz import fuzz, process
+
+        if len(word) < RESPELL_MIN_LENGTH or not word.isalpha():
+            return word
+        vocabulary = self.__dict__.get("_spelling_words")
+        if vocabulary is None:
+            vocabulary = [w for w in self.word_idf if w.isalpha()]
+            self.__dict__["_spelling_words"] = vocabulary
+        matches = process.extract(word, vocabulary, scorer=fuzz.ratio, score_cutoff=RESPELL_RATIO, limit=5)
+        if not matches:
+            return word
+        best, _, _ = max(matches, key=lambda m: (m[1], -self.word_idf[m[0]]))
+        return best
 
     def head_match(self, title: str, code: int) -> bool:
         """Does a head noun of the title head one of the code's titles?"""

@@ -58,8 +58,7 @@ class MapperModel:
         self, queries: Sequence[tuple[str, str]], *, top_k: int = 5, evidence: bool = True
     ) -> list[Mapping]:
         """Map (title, duties) pairs; either may be empty. Returns one Mapping per query."""
-        heads = self.parts.titles.role_heads
-        prepared = [prepare(t, d, heads) for t, d in queries]
+        prepared = [prepare(t, d, self.parts.titles) for t, d in queries]
         # Input without one official word (or a typo of one) has nothing to map: any code
         # would be a guess, so it gets no suggestion rather than a made-up confidence.
         word_vocabulary = self.parts.classifier.word
@@ -95,7 +94,8 @@ class MapperModel:
                     title=self.code_titles[c],
                     teer=self.code_teer[c],
                     confidence=round(float(probs[k]), 4),
-                    method="exact_title" if c in exact else "fused",
+                    # A respelt title's exact hit is a guess at the spelling, not an exact match.
+                    method="exact_title" if c in exact and not q.title_respelt else "fused",
                     evidence=explain(
                         q, c, self.parts.titles, self.parts.duties, signals.duty_best[j], line_sims
                     )
@@ -123,6 +123,7 @@ class MapperModel:
             title_duties_disagree=bool(disagree),
             title_only_code=title_code,
             duties_only_code=duty_code,
+            title_read_as=q.title_norm if q.title_respelt else None,
         )
 
     # ---------------------------------------------------------------- persistence

@@ -89,21 +89,29 @@ class Prepared:
     roles: list[str]
     duty_lines: list[str]
     duty_norm: str
+    #: The title as written had no official word and was respelt (``title_norm`` is the result).
+    title_respelt: bool = False
 
 
-def prepare(title: str, duties: str, role_heads: frozenset[str] = frozenset()) -> Prepared:
-    """Normalise a query; ``role_heads`` (TitleIndex.role_heads) lets commas separate roles."""
+def prepare(title: str, duties: str, titles: TitleIndex | None = None) -> Prepared:
+    """Normalise a query. With the title index, commas may separate roles (its role heads)
+    and a title made only of unknown words is respelt (``TitleIndex.respell``)."""
     title = title or ""
     duties = duties or ""
-    roles = [normalize_title(r) for r in split_roles(title, role_heads)]
+    role_heads = titles.role_heads if titles is not None else frozenset()
+    respell = titles.respell if titles is not None else (lambda text: text)
+    roles = [respell(normalize_title(r)) for r in split_roles(title, role_heads)]
     roles = [r for r in roles if r]
+    as_written = normalize_title(title)
+    title_norm = respell(as_written)
     return Prepared(
         title=title,
         duties=duties,
-        title_norm=normalize_title(title),
+        title_norm=title_norm,
         roles=roles if len(roles) > 1 else [],
         duty_lines=split_duties(duties),
         duty_norm=normalize_text(duties),
+        title_respelt=title_norm != as_written,
     )
 
 

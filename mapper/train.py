@@ -311,7 +311,7 @@ def train(
         :max_fusion_queries
     ]
     log(f"trained split models in {time.perf_counter() - started:.0f}s; featurising {len(queries)} queries")
-    prepared = [prepare(q.title, q.duties, parts.titles.role_heads) for q in queries]
+    prepared = [prepare(q.title, q.duties, parts.titles) for q in queries]
     signals = compute_signals(prepared, parts)
     cand_lists, features = candidate_features(prepared, signals, parts)
     truth = [

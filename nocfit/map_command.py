@@ -71,6 +71,8 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
             file=out,
         )
         return
+    if mapping.title_read_as:
+        print(f"Title read as: {mapping.title_read_as} (no word of it is in an official title)", file=out)
     print(f"{'#':>2} {'NOC':<6} {'TEER':>4} {'conf':>6}  title", file=out)
     for rank, s in enumerate(mapping.suggestions, start=1):
         print(f"{rank:>2} {s.code:<6} {s.teer:>4} {s.confidence:>6.1%}  {s.title}  [{s.method}]", file=out)
@@ -225,6 +227,8 @@ def map_batch_file(
                         "ambiguous": mapping.ambiguous,
                         "title_duties_disagree": mapping.title_duties_disagree,
                     }
+                    if mapping.title_read_as:
+                        record["title_read_as"] = mapping.title_read_as
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 elif not suggestions:  # one row still, so every input id is in the output
                     writer.writerow([item.id, "", "", "", "", "", "", mapping.ambiguous])

@@ -46,6 +46,14 @@ def test_input_without_an_official_word_says_so(cloned, capsys) -> None:
     assert "No suggestion" in out and "official NOC texts" in out
 
 
+def test_a_title_misspelt_in_every_word_says_how_it_was_read(cloned, capsys) -> None:
+    assert main(["map", "REGISTERD NRSE"]) == 0
+    out = capsys.readouterr().out
+    assert "Title read as: registered nurse" in out and "31301" in out
+    assert main(["map", "REGISTERD NRSE", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["title_read_as"] == "registered nurse"
+
+
 def test_free_text_with_several_lines_is_title_then_duties(cloned, capsys) -> None:
     assert (
         main(["map", "Truck driver\nDrive tractor-trailers on long-haul routes. Inspect vehicles.", "--json"])
@@ -66,6 +74,7 @@ def test_batch_jsonl_reports_bad_lines_and_maps_the_rest(cloned, tmp_path: Path,
         json.dumps({"id": 7, "title": "Cashier"}),
         json.dumps(["a", "list"]),
         json.dumps({"id": "c", "title": "", "duties": ""}),
+        json.dumps({"id": "d", "title": "WLDER"}),
     ]
     source.write_text("\n".join(lines) + "\n")
     target = tmp_path / "out" / "result.jsonl"
@@ -73,9 +82,11 @@ def test_batch_jsonl_reports_bad_lines_and_maps_the_rest(cloned, tmp_path: Path,
     err = capsys.readouterr().err
     for number in (2, 4, 7, 8):
         assert f"line {number}:" in err
-    assert "mapped 3 line(s)" in err and "4 bad line(s)" in err
+    assert "mapped 4 line(s)" in err and "4 bad line(s)" in err
     rows = [json.loads(x) for x in target.read_text().splitlines()]
-    assert [r["id"] for r in rows] == ["a", "b", "7"]
+    assert [r["id"] for r in rows] == ["a", "b", "7", "d"]
+    assert "title_read_as" not in rows[0] and rows[3]["title_read_as"] == "welder"
+    assert rows[3]["suggestions"][0]["code"] == "72106"
     assert (
         rows[0]["suggestions"][0]
         == {

@@ -31,6 +31,16 @@ def test_clear_titles_map_to_their_unit_group(model: MapperModel) -> None:
     assert "31301" in codes(model.map("infirmière autorisée"))[:3]  # official French titles
 
 
+def test_a_title_misspelt_in_every_word_is_read_as_the_official_words(model: MapperModel) -> None:
+    nurse = model.map("REGISTERD NRSE")
+    assert codes(nurse)[0] == "31301" and nurse.title_read_as == "registered nurse"
+    assert nurse.suggestions[0].method == "fused"  # a guessed spelling is not an exact match
+    assert model.map("Registered Nurse").title_read_as is None
+    assert all("registered" in m.title.lower() for m in nurse.suggestions[0].evidence.matched_titles)
+    assert codes(model.map("acountant"))[0] == "11100"
+    assert codes(model.map("wlder"))[0] == "72106"
+
+
 def test_duties_decide_when_there_is_no_title(model: MapperModel) -> None:
     duties = (
         "Fly fixed wing aircraft to transport passengers and cargo. Perform pre-flight inspections. "

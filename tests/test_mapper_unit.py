@@ -104,6 +104,39 @@ def test_known_words_include_typos_and_look_up_a_bounded_number(monkeypatch) -> 
     assert len(looked_up) == vectorize._MAX_TYPO_LOOKUPS
 
 
+def test_a_title_of_unknown_words_only_is_respelt_to_official_words(monkeypatch) -> None:
+    from rapidfuzz import process
+
+    from mapper import index as index_module
+    from mapper.index import TitleIndex
+
+    codes = ["31301", "72106", "72310"]
+    pairs = [
+        ("31301", "registered nurse"),
+        ("31301", "nurse"),
+        ("72106", "welder"),
+        ("72310", "carpenter"),
+        ("72310", "carpenter helper"),
+        ("72310", "carpentry foreman"),
+    ]
+    titles = TitleIndex.build(pairs, codes)
+    assert titles.respell("registerd nrse") == "registered nurse"
+    assert titles.respell("carpentr") == "carpenter"  # carpentry is as close, carpenter commoner
+    # One official word is enough: the other words stay as written, even if unknown.
+    assert titles.respell("migration welder") == "migration welder"
+    assert titles.respell("asdfgh qwerty") == "asdfgh qwerty"  # nothing close: unchanged
+    assert titles.respell("nrs") == "nrs"  # too short to guess
+    assert titles.respell("") == ""
+    looked_up = []
+    real = process.extract
+    monkeypatch.setattr(process, "extract", lambda w, *a, **k: looked_up.append(w) or real(w, *a, **k))
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    titles.respell(" ".join(f"zqx{a}{b}{c}" for a in letters for b in letters for c in letters))
+    assert len(looked_up) == index_module.RESPELL_MAX_WORDS
+    # The word list is derived, never stored with the model.
+    assert "_spelling_words" in titles.__dict__ and "_spelling_words" not in titles.__getstate__()
+
+
 def test_expected_calibration_error() -> None:
     assert expected_calibration_error(np.array([0.9, 0.9]), np.array([1, 1])) == pytest.approx(0.1)
     assert expected_calibration_error(np.array([0.5] * 4), np.array([1, 0, 1, 0])) == pytest.approx(0.0)
