@@ -27,6 +27,7 @@ RESPELL_RATIO = 80
 RESPELL_MIN_LENGTH = 4
 #: At most this many words of one title are looked up (bounded time on any input).
 RESPELL_MAX_WORDS = 12
+_MAX_RESPELT_CACHED = 100_000
 _QUALIFIER = re.compile(r"\s[-–]\s.*$|\s*\([^)]*\)\s*$")
 
 
@@ -60,7 +61,7 @@ class _Transposed:
     call, which dominated single-query latency.
     """
 
-    _DERIVED = ("_matrix_t", "_spelling_words")
+    _DERIVED = ("_matrix_t", "_spelling_words", "_respelt")
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -166,10 +167,18 @@ class TitleIndex(_Transposed):
 
     def _closest_word(self, word: str) -> str:
         """The official title word closest in spelling (ties: the commoner word), or ``word``."""
-        from rapidfuzz import fuzz, process
-
         if len(word) < RESPELL_MIN_LENGTH or not word.isalpha():
             return word
+        known = self.__dict__.setdefault("_respelt", {})  # the same typos recur in a batch
+        if word not in known:
+            if len(known) >= _MAX_RESPELT_CACHED:
+                known.clear()
+            known[word] = self._look_up_closest_word(word)
+        return known[word]
+
+    def _look_up_closest_word(self, word: str) -> str:
+        from rapidfuzz import fuzz, process
+
         vocabulary = self.__dict__.get("_spelling_words")
         if vocabulary is None:
             vocabulary = [w for w in self.word_idf if w.isalpha()]
@@ -179,6 +188,9 @@ class TitleIndex(_Transposed):
             return word
         best, _, _ = max(matches, key=lambda m: (m[1], -self.word_idf[m[0]]))
         return best
+
+    def clear_cache(self) -> None:
+        self.__dict__.pop("_respelt", None)
 
     def head_match(self, title: str, code: int) -> bool:
         """Does a head noun of the title head one of the code's titles?"""

@@ -42,6 +42,7 @@ class MapperModel:
         """Forget every memoised normalisation and n-gram lookup, as in a fresh process."""
         normalize.clear_caches()
         parts = self.parts
+        parts.titles.clear_cache()
         for vectorizer in (
             parts.titles.vectorizer,
             parts.duties.vectorizer,

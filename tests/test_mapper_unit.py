@@ -133,8 +133,13 @@ def test_a_title_of_unknown_words_only_is_respelt_to_official_words(monkeypatch)
     letters = "abcdefghijklmnopqrstuvwxyz"
     titles.respell(" ".join(f"zqx{a}{b}{c}" for a in letters for b in letters for c in letters))
     assert len(looked_up) == index_module.RESPELL_MAX_WORDS
-    # The word list is derived, never stored with the model.
-    assert "_spelling_words" in titles.__dict__ and "_spelling_words" not in titles.__getstate__()
+    # Derived word list and respelling cache are never stored with the model.
+    assert {"_spelling_words", "_respelt"} <= set(titles.__dict__)
+    assert not {"_spelling_words", "_respelt"} & set(titles.__getstate__())
+    looked_up.clear()
+    assert titles.respell("registerd nrse") == "registered nurse" and looked_up == []  # cached
+    titles.clear_cache()
+    assert titles.respell("registerd nrse") == "registered nurse" and len(looked_up) == 2
 
 
 def test_expected_calibration_error() -> None:
