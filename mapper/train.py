@@ -237,7 +237,12 @@ def make_queries(
 def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
     """Indexes and classifier from a corpus."""
     position = {c: i for i, c in enumerate(codes)}
-    titles = TitleIndex.build([(c, t) for c, t, _ in corpus.titles], codes)
+    other_texts = [
+        *(d for _, d in corpus.duties),
+        *(s for _, s in corpus.lead_statements),
+        *(u.definition for u in corpus.unit_groups.values()),
+    ]
+    titles = TitleIndex.build([(c, t) for c, t, _ in corpus.titles], codes, other_texts)
     duties = DutyIndex.build(corpus.duties, codes)
     documents_text: dict[str, list[str]] = defaultdict(list)
     for code, title, kind in corpus.titles:

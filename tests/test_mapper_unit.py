@@ -104,7 +104,7 @@ def test_known_words_include_typos_and_look_up_a_bounded_number(monkeypatch) -> 
     assert len(looked_up) == vectorize._MAX_TYPO_LOOKUPS
 
 
-def test_a_title_of_unknown_words_only_is_respelt_to_official_words(monkeypatch) -> None:
+def test_words_no_official_text_uses_are_respelt_to_official_title_words(monkeypatch) -> None:
     from rapidfuzz import process
 
     from mapper import index as index_module
@@ -118,12 +118,18 @@ def test_a_title_of_unknown_words_only_is_respelt_to_official_words(monkeypatch)
         ("72310", "carpenter"),
         ("72310", "carpenter helper"),
         ("72310", "carpentry foreman"),
+        ("72310", "immigration officer"),
     ]
-    titles = TitleIndex.build(pairs, codes)
+    titles = TitleIndex.build(pairs, codes, ["Weld pipes. Care for plants in a nursery."])
     assert titles.respell("registerd nrse") == "registered nurse"
+    assert titles.respell("registered nrse") == "registered nurse"  # one typo among official words
     assert titles.respell("carpentr") == "carpenter"  # carpentry is as close, carpenter commoner
-    # One official word is enough: the other words stay as written, even if unknown.
+    # A word of the other official texts is a real word, never respelt, though close to "nurse".
+    assert titles.respell("nursery weldr") == "nursery welder"
+    assert TitleIndex.build(pairs, codes).respell("nursery weldr") == "nurse welder"
+    # Another word with a prefix is not a typo (ratio 90, but the first letters differ).
     assert titles.respell("migration welder") == "migration welder"
+    assert titles.respell("imigration oficer") == "immigration officer"
     assert titles.respell("asdfgh qwerty") == "asdfgh qwerty"  # nothing close: unchanged
     assert titles.respell("nrs") == "nrs"  # too short to guess
     assert titles.respell("") == ""

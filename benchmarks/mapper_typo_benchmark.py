@@ -1,0 +1,103 @@
+"""How the mapper copes with misspelt titles: the labelled titles as written, with one word
+misspelt, and with every word misspelt (one random edit per word of four letters or more:
+a letter dropped, two neighbours swapped or a letter replaced; duties left as written).
+
+    uv run python benchmarks/mapper_typo_benchmark.py                 # dev set, promoted model
+    uv run python benchmarks/mapper_typo_benchmark.py --seeds 0 1 2   # several draws of typos
+
+Reports top-1, top-5, mean top-1 confidence and the share of titles that were respelt
+(``Mapping.title_read_as``) for each variant. Needs a refreshed data folder (NOCFIT_DATA).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import string
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.mapper_benchmark import DEFAULT_DATA  # noqa: E402
+from mapper.evaluate import LabelledItem, read_labelled  # noqa: E402
+from mapper.model import MapperModel  # noqa: E402
+from nocfit import config  # noqa: E402
+
+MIN_LETTERS = 4
+
+
+def misspell_word(word: str, rng: random.Random) -> str:
+    """One edit inside the word (its first letter kept, as in most real typos)."""
+    k = rng.randrange(1, len(word) - 1)
+    edit = rng.choice(("drop", "swap", "replace"))
+    if edit == "drop":
+        return word[:k] + word[k + 1 :]
+    if edit == "swap":
+        return word[:k] + word[k + 1] + word[k] + word[k + 2 :]
+    letter = rng.choice([c for c in string.ascii_lowercase if c != word[k].lower()])
+    return word[:k] + (letter.upper() if word[k].isupper() else letter) + word[k + 1 :]
+
+
+def misspell(title: str, rng: random.Random, every_word: bool) -> str:
+    words = title.split(" ")
+    long_words = [i for i, w in enumerate(words) if w.isalpha() and len(w) >= MIN_LETTERS]
+    chosen = long_words if every_word else rng.sample(long_words, min(1, len(long_words)))
+    for i in chosen:
+        words[i] = misspell_word(words[i], rng)
+    return " ".join(words)
+
+
+def measure(model: MapperModel, items: list[LabelledItem], titles: list[str]) -> dict:
+    mappings = model.map_batch([(t, i.duties) for t, i in zip(titles, items, strict=True)], evidence=False)
+    codes = [[s.code for s in m.suggestions] for m in mappings]
+    n = len(items)
+    return {
+        "top1": round(sum(c[:1] == [i.code] for c, i in zip(codes, items, strict=True)) / n, 3),
+        "top5": round(sum(i.code in c[:5] for c, i in zip(codes, items, strict=True)) / n, 3),
+        "mean_confidence": round(
+            sum(m.suggestions[0].confidence if m.suggestions else 0.0 for m in mappings) / n, 3
+        ),
+        "respelt": round(sum(bool(getattr(m, "title_read_as", None)) for m in mappings) / n, 3),
+        "no_suggestion": round(sum(not m.suggestions for m in mappings) / n, 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="labelled JSON Lines (dev-set shape)")
+    parser.add_argument("--model", help="model file (default: the promoted model)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="draws of random typos")
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"), help="where to write JSON")
+    args = parser.parse_args()
+    items = [i for i in read_labelled(Path(args.data)) if any(len(w) >= MIN_LETTERS for w in i.title.split())]
+    model = MapperModel.load(Path(args.model) if args.model else config.models_dir() / "current.pkl")
+    report: dict = {"data": args.data, "items": len(items), "variants": {}}
+    report["variants"]["as written"] = measure(model, items, [i.title for i in items])
+    for seed in args.seeds:
+        for every_word, name in ((False, "one word misspelt"), (True, "every word misspelt")):
+            rng = random.Random(seed)
+            titles = [misspell(i.title, rng, every_word) for i in items]
+            report["variants"][f"{name}, seed {seed}"] = measure(model, items, titles)
+    print(f"{len(items)} labelled items with a title of a word of {MIN_LETTERS}+ letters ({args.data})\n")
+    print(f"| {'titles':<32} | top-1 | top-5 | mean conf | respelt | no suggestion |")
+    print(f"|{'-' * 34}|------:|------:|----------:|--------:|--------------:|")
+    for name, r in report["variants"].items():
+        print(
+            f"| {name:<32} | {r['top1']:.3f} | {r['top5']:.3f} | {r['mean_confidence']:9.3f} "
+            f"| {r['respelt']:7.3f} | {r['no_suggestion']:13.3f} |"
+        )
+    Path(args.results).mkdir(parents=True, exist_ok=True)
+    out = Path(args.results) / f"mapper_typos_{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nfull results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
