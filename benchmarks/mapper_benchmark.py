@@ -38,6 +38,14 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "bench" / "noc_dev.jsonl"
 CONFLICTS = ROOT / "data" / "examples" / "title_duty_conflicts.jsonl"
 
 
+def write_results(report: dict, folder: str, name: str) -> None:
+    """Write ``report`` as ``<folder>/<name>_<time>.json`` and say where."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    out = Path(folder) / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nfull results: {out}")
+
+
 class Baseline:
     """TF-IDF cosine between the query and one document per unit group (all its official text)."""
 
@@ -285,12 +293,9 @@ def main() -> int:
     )
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"), help="where to write JSON")
     args = parser.parse_args()
-    Path(args.results).mkdir(parents=True, exist_ok=True)
     report = run(args)
     print_report(report)
-    out = Path(args.results) / f"mapper_{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(report, indent=2))
-    print(f"\nfull results: {out}")
+    write_results(report, args.results, "mapper")
     return 0
 
 

@@ -13,15 +13,13 @@ Needs a refreshed warehouse (NOCFIT_WAREHOUSE) for the official texts.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.mapper_benchmark import CONFLICTS, DEFAULT_DATA, decided_by_duties  # noqa: E402
+from benchmarks.mapper_benchmark import CONFLICTS, DEFAULT_DATA, decided_by_duties, write_results  # noqa: E402
 from mapper.corpus import NocCorpus  # noqa: E402
 from mapper.evaluate import rank_items, read_labelled, score  # noqa: E402
 
@@ -67,10 +65,7 @@ def main() -> int:
     for key in ("top1", "top5", "ece"):
         values = [r[key] for r in rows]
         print(f"{key}: {min(values):.3f} .. {max(values):.3f} over {len(rows)} seeds")
-    Path(args.results).mkdir(parents=True, exist_ok=True)
-    out = Path(args.results) / f"seed_spread_{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"data": str(args.data), "items": len(items), "seeds": rows}, indent=2))
-    print(f"full results: {out}")
+    write_results({"data": str(args.data), "items": len(items), "seeds": rows}, args.results, "seed_spread")
     return 0
 
 

@@ -12,17 +12,15 @@ Reports top-1, top-5, mean top-1 confidence and the share of titles that were re
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import string
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.mapper_benchmark import DEFAULT_DATA  # noqa: E402
+from benchmarks.mapper_benchmark import DEFAULT_DATA, write_results  # noqa: E402
 from mapper.evaluate import LabelledItem, read_labelled  # noqa: E402
 from mapper.model import MapperModel  # noqa: E402
 from nocfit import config  # noqa: E402
@@ -92,10 +90,7 @@ def main() -> int:
             f"| {name:<32} | {r['top1']:.3f} | {r['top5']:.3f} | {r['mean_confidence']:9.3f} "
             f"| {r['respelt']:7.3f} | {r['no_suggestion']:13.3f} |"
         )
-    Path(args.results).mkdir(parents=True, exist_ok=True)
-    out = Path(args.results) / f"mapper_typos_{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(report, indent=2))
-    print(f"\nfull results: {out}")
+    write_results(report, args.results, "mapper_typos")
     return 0
 
 
