@@ -71,7 +71,7 @@ class _Transposed:
     call, which dominated single-query latency.
     """
 
-    _DERIVED = ("_matrix_t", "_spelling_words", "_respelt")
+    _DERIVED: tuple[str, ...] = ("_matrix_t",)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -91,6 +91,8 @@ class _Transposed:
 @dataclass
 class TitleIndex(_Transposed):
     """Normalised official titles; one row per (title, code) pair."""
+
+    _DERIVED = (*_Transposed._DERIVED, "_spelling_words", "_respelt")  # respelling, built on use
 
     titles: list[str]  # normalised, one per row
     display: list[str]  # a published spelling of each row, for evidence

@@ -44,7 +44,7 @@ class Mapping:
     title_duties_disagree: bool
     title_only_code: str | None = None
     duties_only_code: str | None = None
-    #: When no word of the title is an official word: the official words it was read as.
+    #: When words of the title were misspelt: the title as read, with the official words.
     title_read_as: str | None = None
 
     def to_dict(self) -> dict:

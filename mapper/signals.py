@@ -89,13 +89,13 @@ class Prepared:
     roles: list[str]
     duty_lines: list[str]
     duty_norm: str
-    #: The title as written had no official word and was respelt (``title_norm`` is the result).
+    #: A word of the title was misspelt and respelt (``TitleIndex.respell``; ``title_norm`` is the result).
     title_respelt: bool = False
 
 
 def prepare(title: str, duties: str, titles: TitleIndex | None = None) -> Prepared:
     """Normalise a query. With the title index, commas may separate roles (its role heads)
-    and a title made only of unknown words is respelt (``TitleIndex.respell``)."""
+    and misspelt title words are respelt (``TitleIndex.respell``)."""
     title = title or ""
     duties = duties or ""
     role_heads = titles.role_heads if titles is not None else frozenset()

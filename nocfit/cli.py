@@ -138,7 +138,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ categories
 def cmd_categories(args: argparse.Namespace) -> int:
-
     from nocfit.categories_command import print_in_force, print_schema
 
     if args.schema:

@@ -72,7 +72,10 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
         )
         return
     if mapping.title_read_as:
-        print(f"Title read as: {mapping.title_read_as} (no word of it is in an official title)", file=out)
+        print(
+            f"Title read as: {mapping.title_read_as} (misspelt words read as the closest official title words)",
+            file=out,
+        )
     print(f"{'#':>2} {'NOC':<6} {'TEER':>4} {'conf':>6}  title", file=out)
     for rank, s in enumerate(mapping.suggestions, start=1):
         print(f"{rank:>2} {s.code:<6} {s.teer:>4} {s.confidence:>6.1%}  {s.title}  [{s.method}]", file=out)
