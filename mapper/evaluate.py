@@ -7,6 +7,7 @@ optionally a ``source`` for per-source accuracy.
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -111,6 +112,19 @@ def rank_items(
             rankings.append([s.code for s in mapping.suggestions])
             confidences.append(mapping.suggestions[0].confidence if mapping.suggestions else 0.0)
     return rankings, confidences
+
+
+def true_rank(ranking: list[str], item: LabelledItem) -> int | None:
+    """1-based rank of the item's true code among the suggestions, None when absent."""
+    return ranking.index(item.code) + 1 if item.code in ranking else None
+
+
+def sign_test_p(losses: int, gains: int) -> float:
+    """One-sided exact sign test: the chance of at least ``losses`` of the ``losses + gains``
+    changed items going one way if each change were a coin flip. Small when a model lost
+    clearly more items than it gained against another on the same labelled set."""
+    n = losses + gains
+    return sum(math.comb(n, k) for k in range(losses, n + 1)) / 2**n if n else 1.0
 
 
 def evaluate(model, items: list[LabelledItem], *, batch_size: int = 512) -> Evaluation:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mapper.normalize import normalize_text, normalize_title, singular
+from mapper.normalize import base_form, normalize_text, normalize_title, singular
 from mapper.vectorize import Tfidf
 
 ROLE_HEAD_MIN_TITLES = 3
@@ -31,7 +31,7 @@ RESPELL_MAX_EDITS = 2
 RESPELL_MIN_LENGTH = 4
 #: At most this many words of one title are looked up (bounded time on any input).
 RESPELL_MAX_WORDS = 12
-_MAX_RESPELT_CACHED = 100_000
+_MAX_MEMO_WORDS = 100_000  # per memo of word lookups (respelt words, base forms)
 _QUALIFIER = re.compile(r"\s[-–]\s.*$|\s*\([^)]*\)\s*$")
 
 
@@ -62,6 +62,17 @@ def per_code_max(sims: sp.csr_matrix, column_code: np.ndarray, n_codes: int) -> 
         rows = np.repeat(np.arange(sims.shape[0]), np.diff(sims.indptr))
         np.maximum.at(out, (rows, column_code[sims.indices]), sims.data)
     return out
+
+
+def _memoised(owner, memo: str, word: str, look_up) -> str:
+    """``look_up(word)``, remembered in ``owner``'s attribute ``memo`` (a derived, unpickled dict)
+    and forgotten wholesale when it grows past ``_MAX_MEMO_WORDS``."""
+    known = owner.__dict__.setdefault(memo, {})
+    if word not in known:
+        if len(known) >= _MAX_MEMO_WORDS:
+            known.clear()
+        known[word] = look_up(word)
+    return known[word]
 
 
 class _Transposed:
@@ -189,12 +200,7 @@ class TitleIndex(_Transposed):
         """The official title word closest in spelling (ties: the commoner word), or ``word``."""
         if len(word) < RESPELL_MIN_LENGTH or not word.isalpha():
             return word
-        known = self.__dict__.setdefault("_respelt", {})  # the same typos recur in a batch
-        if word not in known:
-            if len(known) >= _MAX_RESPELT_CACHED:
-                known.clear()
-            known[word] = self._look_up_closest_word(word)
-        return known[word]
+        return _memoised(self, "_respelt", word, self._look_up_closest_word)  # typos recur in a batch
 
     def _look_up_closest_word(self, word: str) -> str:
         from rapidfuzz import fuzz, process
@@ -234,28 +240,55 @@ class TitleIndex(_Transposed):
 
 @dataclass
 class DutyIndex(_Transposed):
-    """Main duties per code as TF-IDF rows (columns grouped by code)."""
+    """Main duties per code as TF-IDF rows (columns grouped by code).
+
+    Verbs are read in their base form (``normalize.base_form``): reference letters tell duties
+    in the past tense ('Administered medications'), NOC in the present ('Administer
+    medications'), and whole words would share only the nouns.
+    """
+
+    _DERIVED = (*_Transposed._DERIVED, "_base_forms")  # memo of base_form, built on use
 
     duties: list[str]  # published text
     row_code: np.ndarray
     vectorizer: Tfidf
     matrix: sp.csr_matrix
     rows_of_code: list[np.ndarray]
+    known_words: frozenset[str]  # words of the main duties, less stop words: the base forms
 
     @classmethod
     def build(cls, pairs: Sequence[tuple[str, str]], codes: Sequence[str]) -> DutyIndex:
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
         position = {c: i for i, c in enumerate(codes)}
         duties = [d for _, d in pairs]
         row_code = np.asarray([position[c] for c, _ in pairs], dtype=np.int32)
-        vectorizer, matrix = Tfidf.fit_transform(
-            [normalize_text(d) for d in duties], ngram_range=(1, 2), stop_words="english"
+        normalized = [normalize_text(d) for d in duties]
+        known = frozenset(w for text in normalized for w in text.split()) - ENGLISH_STOP_WORDS
+        index = cls(duties, row_code, None, None, [], known)  # type: ignore[arg-type]
+        index.vectorizer, index.matrix = Tfidf.fit_transform(
+            [index._base_text(t) for t in normalized], ngram_range=(1, 2), stop_words="english"
         )
-        rows_of_code = [np.flatnonzero(row_code == i) for i in range(len(codes))]
-        return cls(duties, row_code, vectorizer, matrix, rows_of_code)
+        index.rows_of_code = [np.flatnonzero(row_code == i) for i in range(len(codes))]
+        return index
+
+    def __setstate__(self, state: dict) -> None:
+        # Models trained before base forms lack the known words; none keeps their words as they are.
+        self.__dict__.update({"known_words": frozenset(), **state})
+
+    def _base_text(self, normalized: str) -> str:
+        return " ".join(
+            _memoised(self, "_base_forms", w, lambda w: base_form(w, self.known_words))
+            for w in normalized.split()
+        )
 
     def line_similarities(self, lines: Sequence[str]) -> sp.csr_matrix:
         """Cosine similarity of each (raw) duty line to every main duty."""
-        return (self.vectorizer.transform([normalize_text(x) for x in lines]) @ self.matrix_t).tocsr()
+        texts = [self._base_text(normalize_text(x)) for x in lines]
+        return (self.vectorizer.transform(texts) @ self.matrix_t).tocsr()
+
+    def clear_cache(self) -> None:
+        self.__dict__.pop("_base_forms", None)
 
 
 @dataclass

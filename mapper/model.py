@@ -43,6 +43,7 @@ class MapperModel:
         normalize.clear_caches()
         parts = self.parts
         parts.titles.clear_cache()
+        parts.duties.clear_cache()
         for vectorizer in (
             parts.titles.vectorizer,
             parts.duties.vectorizer,

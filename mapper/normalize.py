@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Container
 from functools import lru_cache
 
 MAX_TITLE_CHARS = 300
@@ -320,3 +321,22 @@ def normalize_text(text: str) -> str:
     """Canonical form of free text (duties): folded, abbreviations expanded, plurals reduced."""
     tokens = _NON_WORD.sub(" ", fold(text[:MAX_TEXT_CHARS])).split()
     return " ".join(singular(t) for t in _expand(tokens))
+
+
+def base_form(word: str, known: Container[str]) -> str:
+    """The word without a verb inflection, when that base form is a ``known`` word: with the words
+    of NOC's main duties (present tense), 'administered' -> 'administer', 'prepared' -> 'prepare',
+    'planned' -> 'plan', 'applied' -> 'apply'. Reference letters tell duties in the past tense.
+    Unknown bases leave the word as it is ('speeding' is not 'spee'), and only inflections go
+    ('management' stays apart from 'manage'). Short words are left alone ('seed' is not 'see')."""
+    if len(word) <= 4:
+        return word
+    if word.endswith("ied"):
+        bases = [word[:-3] + "y"]
+    elif word.endswith(("ed", "ing")):
+        stem = word[:-2] if word.endswith("ed") else word[:-3]
+        # 'e' first: 'cared' is 'care', not 'car'; then 'developed' -> 'develop', 'planned' -> 'plan'
+        bases = [stem + "e", stem, *([stem[:-1]] if len(stem) >= 3 and stem[-1] == stem[-2] else [])]
+    else:
+        return word
+    return next((b for b in bases if len(b) >= 3 and b in known), word)

@@ -2,7 +2,8 @@
 
 A refresh trains a *candidate* only when the official data or the mapper code changed; the
 candidate and the currently promoted model are evaluated on the same labelled set and recorded
-in ``mapper.evaluations``; the candidate is promoted only if it is not worse (the gate).
+in ``mapper.evaluations`` (and item by item in ``mapper.evaluation_items``); the candidate is
+promoted only if it is not worse (the gate).
 """
 
 from __future__ import annotations
@@ -22,8 +23,13 @@ from nocfit.sources.catalog import spec
 from nocfit.sources.fetch import SourceFolder, file_sha256
 from warehouse.tables import insert_rows, transaction
 
-#: A candidate may trail the promoted model by at most this much (noise of a small set).
-GATE_TOLERANCE = 0.01
+#: A candidate may trail the promoted model by at most this much: retraining the same code with
+#: other seeds moves dev top-1 by up to 0.025 (benchmarks/mapper_seed_spread.py), so a smaller
+#: tolerance would refuse unchanged models by chance.
+GATE_TOLERANCE = 0.025
+#: ... and, item by item, must not lose significantly more labelled items than it gains
+#: (one-sided sign test below this p-value), which catches a real loss inside the tolerance.
+GATE_SIGNIFICANCE = 0.05
 HELD_OUT = "held_out_official"
 
 
@@ -89,11 +95,12 @@ def evaluate_models(
     With a labelled set (the dev-set shape) both are mapped and scored; without one, the
     held-out official metrics recorded at training time are used.
     """
-    from mapper.evaluate import evaluate, read_labelled
+    from mapper.evaluate import rank_items, read_labelled, score, true_rank
     from mapper.model import MapperModel, ModelError
 
     now = dt.datetime.now()
     rows: list[dict] = []
+    item_rows: list[dict] = []
     loaded = {"candidate": MapperModel.load(candidate)}
     if store.current_path.exists():
         # A model from an older nocfit cannot be loaded: there is nothing comparable to gate on.
@@ -113,7 +120,24 @@ def evaluate_models(
             "evaluated_at": now,
         }
         if items:
-            result = evaluate(model, items)
+            rankings, confidences = rank_items(model, items)
+            result = score(rankings, confidences, items)
+            item_rows += [
+                {
+                    "run_id": run_id,
+                    "model_role": role,
+                    "position": position,
+                    "item_id": item.id,
+                    "source": item.source,
+                    "true_code": item.code,
+                    "top_code": ranking[0] if ranking else None,
+                    "confidence": confidence if ranking else None,
+                    "true_rank": true_rank(ranking, item),
+                }
+                for position, (item, ranking, confidence) in enumerate(
+                    zip(items, rankings, confidences, strict=True), start=1
+                )
+            ]
             rows.append({**base, "source": "all", **_metrics(result.as_dict())})
             for source, numbers in result.per_source.items():
                 rows.append({**base, "source": source, **numbers, "ece": None, "mean_confidence": None})
@@ -132,6 +156,7 @@ def evaluate_models(
             )
     with transaction(con):
         insert_rows(con, "mapper.evaluations", rows)
+        insert_rows(con, "mapper.evaluation_items", item_rows)
     return rows
 
 
@@ -140,7 +165,9 @@ def _metrics(numbers: dict) -> dict:
 
 
 def gate(con: duckdb.DuckDBPyConnection, run_id: str) -> CheckOutcome:
-    """Pass when there is no promoted model, or the candidate is not worse on top-1 and top-5."""
+    """Pass when there is no promoted model, or the candidate is not worse on top-1 and top-5:
+    neither more than ``GATE_TOLERANCE`` below the promoted model, nor (where both models ranked
+    the same labelled items) significantly more items lost than gained."""
     rows = con.execute(
         "SELECT model_role, top1, top5, ece, dataset FROM mapper.evaluations "
         "WHERE run_id = ? AND source = 'all'",
@@ -165,11 +192,48 @@ def gate(con: duckdb.DuckDBPyConnection, run_id: str) -> CheckOutcome:
         for name, c, p in (("top-1", cand[1], prom[1]), ("top-5", cand[2], prom[2]))
         if c is not None and p is not None and c < p - GATE_TOLERANCE
     ]
+    changes = []
+    for name, (lost, gained, p_value) in _item_changes(con, run_id).items():
+        key = name.replace("-", "")
+        meta |= {f"{key}_items_lost": lost, f"{key}_items_gained": gained}
+        change = f"{name} lost {lost} items and gained {gained} (sign test p={p_value:.3f})"
+        changes.append(change)
+        if lost > gained and p_value < GATE_SIGNIFICANCE:
+            worse.append(change)
     if worse:
         return CheckOutcome(False, "candidate is worse than the promoted model: " + "; ".join(worse), meta)
     return CheckOutcome(
-        True, f"candidate top-1 {_num(cand[1])} / top-5 {_num(cand[2])} not worse than promoted", meta
+        True,
+        f"candidate top-1 {_num(cand[1])} / top-5 {_num(cand[2])} not worse than promoted "
+        f"{_num(prom[1])} / {_num(prom[2])}" + (f": {'; '.join(changes)}" if changes else ""),
+        meta,
     )
+
+
+def _item_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, tuple[int, int, float]]:
+    """Per metric, the labelled items the candidate lost and gained against the promoted model,
+    with the sign test's p-value; empty when the two were not evaluated item by item."""
+    from mapper.evaluate import sign_test_p
+
+    row = con.execute(
+        """
+        SELECT count(*),
+               count(*) FILTER (p.hit1 AND NOT c.hit1), count(*) FILTER (c.hit1 AND NOT p.hit1),
+               count(*) FILTER (p.hit5 AND NOT c.hit5), count(*) FILTER (c.hit5 AND NOT p.hit5)
+        FROM (SELECT position, coalesce(true_rank = 1, false) AS hit1, coalesce(true_rank <= 5, false) AS hit5
+              FROM mapper.evaluation_items WHERE run_id = $1 AND model_role = 'candidate') c
+        JOIN (SELECT position, coalesce(true_rank = 1, false) AS hit1, coalesce(true_rank <= 5, false) AS hit5
+              FROM mapper.evaluation_items WHERE run_id = $1 AND model_role = 'promoted') p
+        USING (position)
+        """,
+        [run_id],
+    ).fetchone()
+    if not row[0]:
+        return {}
+    return {
+        "top-1": (row[1], row[2], sign_test_p(row[1], row[2])),
+        "top-5": (row[3], row[4], sign_test_p(row[3], row[4])),
+    }
 
 
 def _num(value: float | None) -> str:

@@ -129,7 +129,27 @@ def test_model_carries_provenance(model: MapperModel, refreshed: dict[str, str])
         evaluated = con.execute(
             "SELECT count(*) FROM mapper.evaluations WHERE model_role = 'candidate' AND source = 'all'"
         ).fetchone()[0]
+        # Item by item too: the first candidate had no promoted model to be compared with.
+        items = con.execute(
+            "SELECT model_role, count(*), count(*) FILTER (true_rank = 1), "
+            "count(DISTINCT position), count(*) FILTER (top_code IS NULL) "
+            "FROM mapper.evaluation_items GROUP BY ALL"
+        ).fetchall()
+        top1 = con.execute(
+            "SELECT top1 FROM mapper.evaluations WHERE model_role = 'candidate' AND source = 'all'"
+        ).fetchone()[0]
     assert promoted == [(meta["fingerprint"],)] and evaluated == 1
+    assert items == [("candidate", 200, round(top1 * 200), 200, 0)]
+
+
+def test_duties_in_the_past_tense_align_like_the_present(model: MapperModel) -> None:
+    # Reference letters tell duties in the past tense; NOC's main duties are in the present.
+    def first_line(duties: str):
+        return model.map("nurse", duties).suggestions[0].evidence.duty_alignment[0]
+
+    past = first_line("Assessed patients and administered medications.")
+    present = first_line("Assess patients and administer medications.")
+    assert past.noc_duty == present.noc_duty and past.similarity == present.similarity > 0.25
 
 
 def test_missing_or_corrupt_model_is_explained(tmp_path: Path) -> None:

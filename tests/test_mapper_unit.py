@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mapper.calibrate import expected_calibration_error
-from mapper.evaluate import read_labelled
+from mapper.evaluate import read_labelled, sign_test_p
 from mapper.normalize import normalize_text, normalize_title, split_duties, split_roles
 from mapper.vectorize import Tfidf
 from nocfit import mapper_ops
@@ -148,6 +148,39 @@ def test_words_no_official_text_uses_are_respelt_to_official_title_words(monkeyp
     assert titles.respell("registerd nrse") == "registered nurse" and len(looked_up) == 2
 
 
+def test_duty_verbs_are_read_in_their_base_form() -> None:
+    from mapper.index import DutyIndex
+    from mapper.normalize import base_form
+
+    known = {"administer", "prepare", "plan", "apply", "care", "car", "develop", "nurse", "see", "manage"}
+    reads = {
+        "administered": "administer",
+        "prepared": "prepare",
+        "preparing": "prepare",
+        "planned": "plan",
+        "applied": "apply",
+        "cared": "care",  # not 'car'
+        "developing": "develop",
+        "nursing": "nurse",
+        "seed": "seed",  # too short to be inflected ('see' is known)
+        "management": "management",  # inflections only
+        "speeding": "speeding",  # no known base
+    }
+    assert {w: base_form(w, known) for w in reads} == reads
+    duties = DutyIndex.build(
+        [("31301", "Administer medications as prescribed"), ("31301", "Assess patients"), ("72106", "Weld parts")],
+        ["31301", "72106"],
+    )
+    past = duties.line_similarities(["Administered medications and assessed patients"]).toarray()
+    present = duties.line_similarities(["Administer medications and assess patients"]).toarray()
+    assert np.allclose(past, present) and past[0, :2].min() > 0.3 and past[0, 2] == 0
+    assert "_base_forms" in duties.__dict__ and "_base_forms" not in duties.__getstate__()
+    # A model trained before base forms has no known words: its words are read as they are.
+    old = DutyIndex.__new__(DutyIndex)
+    old.__setstate__({k: v for k, v in duties.__getstate__().items() if k != "known_words"})
+    assert old.line_similarities(["Administered medications"]).toarray()[0, 0] < past[0, 0]
+
+
 def test_expected_calibration_error() -> None:
     assert expected_calibration_error(np.array([0.9, 0.9]), np.array([1, 1])) == pytest.approx(0.1)
     assert expected_calibration_error(np.array([0.5] * 4), np.array([1, 0, 1, 0])) == pytest.approx(0.0)
@@ -164,7 +197,8 @@ def test_read_labelled_names_bad_lines(tmp_path: Path) -> None:
     assert read_labelled(path)[0].code == "63200"
 
 
-def _evaluation_db(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
+def _evaluation_db(rows: list[tuple], ranks: dict[str, list] | None = None) -> duckdb.DuckDBPyConnection:
+    """An evaluation of run r1: (role, top1, top5) rows, and each role's true ranks per item."""
     con = duckdb.connect()
     schema.apply(con)
     for role, top1, top5 in rows:
@@ -173,7 +207,41 @@ def _evaluation_db(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
             "VALUES ('r1', ?, 'dev', 'all', ?, ?, now())",
             [role, top1, top5],
         )
+    for role, role_ranks in (ranks or {}).items():
+        for position, rank in enumerate(role_ranks, start=1):
+            con.execute(
+                "INSERT INTO mapper.evaluation_items (run_id, model_role, position, true_code, true_rank) "
+                "VALUES ('r1', ?, ?, '11100', ?)",
+                [role, position, rank],
+            )
     return con
+
+
+def test_sign_test() -> None:
+    assert sign_test_p(0, 0) == 1.0
+    assert sign_test_p(5, 0) == pytest.approx(1 / 32)
+    assert sign_test_p(4, 1) == pytest.approx(6 / 32)
+    assert sign_test_p(1, 4) == pytest.approx(31 / 32)
+
+
+def test_gate_compares_the_models_item_by_item() -> None:
+    # Within the tolerance, 4 items lost and 1 gained is retraining noise (p = 0.19): promoted.
+    noise = _evaluation_db(
+        [("candidate", 0.62, 0.83), ("promoted", 0.635, 0.835)],
+        {"candidate": [2, 2, 2, 2, 1, *[1] * 20, None], "promoted": [1, 1, 1, 1, 2, *[1] * 20, None]},
+    )
+    passed = mapper_ops.gate(noise, "r1")
+    assert passed.passed and "top-1 lost 4 items and gained 1 (sign test p=0.188)" in passed.description
+    assert passed.metadata["top1_items_lost"] == 4 and passed.metadata["top5_items_lost"] == 0
+    # Within the tolerance too, but 6 items lost and none gained is no accident (p = 0.016).
+    loss = _evaluation_db(
+        [("candidate", 0.63, 0.84), ("promoted", 0.65, 0.84)],
+        {"candidate": [None] * 6 + [1] * 20, "promoted": [1] * 26},
+    )
+    blocked = mapper_ops.gate(loss, "r1")
+    assert not blocked.passed
+    assert "top-1 lost 6 items and gained 0" in blocked.description
+    assert "top-5 lost 6 items and gained 0" in blocked.description
 
 
 def test_gate_blocks_a_worse_candidate_and_passes_a_first_one() -> None:

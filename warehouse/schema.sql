@@ -348,6 +348,20 @@ CREATE TABLE IF NOT EXISTS mapper.evaluations (
     evaluated_at      TIMESTAMP NOT NULL
 );
 
+-- Each labelled item as each model of an evaluation ranked it: the gate compares the two models
+-- item by item (which items the candidate lost and gained), and analysts can see which ones.
+CREATE TABLE IF NOT EXISTS mapper.evaluation_items (
+    run_id            VARCHAR NOT NULL,
+    model_role        VARCHAR NOT NULL,  -- candidate | promoted
+    position          INTEGER NOT NULL,  -- line order in the labelled file (ids need not be unique)
+    item_id           VARCHAR,
+    source            VARCHAR,
+    true_code         VARCHAR NOT NULL,
+    top_code          VARCHAR,           -- the model's first suggestion (NULL: no suggestion)
+    confidence        DOUBLE,            -- of top_code
+    true_rank         INTEGER            -- rank of true_code among the suggestions, NULL if absent
+);
+
 -- Every model promoted to current.
 CREATE TABLE IF NOT EXISTS mapper.promotions (
     run_id            VARCHAR NOT NULL,

@@ -1,0 +1,116 @@
+"""How the mapper copes with duties in the past tense, as reference letters write them.
+
+NOC's main duties are in the present ("Administer medications"); a reference letter says
+"Administered medications". This maps the labelled duties-only items (no title: their duties are
+duty statements, not an industry name) twice: as written, and with the first word of each duty
+line put in the past tense (regular endings and a short list of irregular verbs). It reports top-1 and top-5, and how well the evidence
+aligns the duties with the *true* code: the mean similarity of each line to its closest main
+duty of that code, and the share of that code's main duties the lines cover.
+
+    uv run python benchmarks/mapper_tense_benchmark.py                       # promoted model
+    uv run python benchmarks/mapper_tense_benchmark.py --model other.pkl     # another model
+
+Needs a refreshed data folder (NOCFIT_DATA). The dev set has 21 such items (O*NET task
+statements), a small sample: read the alignment numbers, which move with every line, before the
+accuracy, which moves with whole items.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.mapper_benchmark import DEFAULT_DATA, write_results  # noqa: E402
+from benchmarks.mapper_typo_benchmark import measure  # noqa: E402
+from mapper.evaluate import LabelledItem, read_labelled  # noqa: E402
+from mapper.model import MapperModel  # noqa: E402
+from mapper.normalize import split_duties  # noqa: E402
+from mapper.signals import coverage  # noqa: E402
+from nocfit import config  # noqa: E402
+
+IRREGULAR = {
+    "build": "built", "buy": "bought", "choose": "chose", "cut": "cut", "do": "did", "draw": "drew",
+    "drive": "drove", "feed": "fed", "find": "found", "give": "gave", "hear": "heard", "hold": "held",
+    "keep": "kept", "lay": "laid", "lead": "led", "make": "made", "meet": "met", "oversee": "oversaw",
+    "pay": "paid", "put": "put", "read": "read", "run": "ran", "seek": "sought", "sell": "sold",
+    "send": "sent", "set": "set", "speak": "spoke", "spend": "spent", "take": "took", "teach": "taught",
+    "tell": "told", "think": "thought", "undertake": "undertook", "write": "wrote",
+}  # fmt: skip
+_LINE_START = re.compile(r"(^|[\n;.]\s*|[•·▪●\-–*]\s*)([A-Za-z]+)")
+
+
+def past_tense(verb: str) -> str:
+    """'Administer' -> 'Administered', 'prepare' -> 'prepared', 'apply' -> 'applied', 'lead' -> 'led'."""
+    word = verb.lower()
+    if word in IRREGULAR:
+        past = IRREGULAR[word]
+    elif word.endswith("e"):
+        past = word + "d"
+    elif re.search(r"[^aeiou]y$", word):
+        past = word[:-1] + "ied"
+    else:
+        past = word + "ed"
+    return past.capitalize() if verb[:1].isupper() else past
+
+
+def duties_in_past_tense(text: str) -> str:
+    """The first word of each sentence or bullet line put in the past tense."""
+    return _LINE_START.sub(lambda m: m.group(1) + past_tense(m.group(2)), text)
+
+
+def alignment_with_truth(model: MapperModel, items: list[LabelledItem], duties: list[str]) -> dict:
+    """Mean similarity of each duty line to the closest main duty of the item's true code, and
+    the mean share of that code's main duties covered (as ``Evidence`` computes them)."""
+    index = model.parts.duties
+    similarities, covered = [], []
+    for item, text in zip(items, duties, strict=True):
+        lines = split_duties(text)
+        code = model.codes.index(item.code) if item.code in model.codes else None
+        if not lines or code is None or not len(index.rows_of_code[code]):
+            continue
+        sims = index.line_similarities(lines).toarray()
+        similarities += list(sims[:, index.rows_of_code[code]].max(axis=1))
+        covered.append(coverage(sims.max(axis=0), index, code))
+    return {
+        "lines": len(similarities),
+        "mean_line_similarity_to_true_code": round(float(sum(similarities) / max(len(similarities), 1)), 3),
+        "mean_coverage_of_true_code": round(float(sum(covered) / max(len(covered), 1)), 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="labelled JSON Lines (dev-set shape)")
+    parser.add_argument("--model", help="model file (default: the promoted model)")
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"), help="where to write JSON")
+    args = parser.parse_args()
+    items = [i for i in read_labelled(Path(args.data)) if i.duties.strip() and not i.title.strip()]
+    model = MapperModel.load(Path(args.model) if args.model else config.models_dir() / "current.pkl")
+    report: dict = {"data": args.data, "model": args.model or "promoted", "items": len(items), "variants": {}}
+    for name, change in (("as written", lambda t: t), ("past tense", duties_in_past_tense)):
+        duties = [change(i.duties) for i in items]
+        report["variants"][name] = {
+            **measure(model, items, [i.title for i in items], duties),
+            **alignment_with_truth(model, items, duties),
+        }
+    print(f"{len(items)} labelled duties-only items ({args.data})\n")
+    print(f"| {'duties':<12} | top-1 | top-5 | duty lines | line similarity to true code | coverage of true code |")
+    print(f"|{'-' * 14}|------:|------:|-----------:|-----------------------------:|----------------------:|")
+    for name, r in report["variants"].items():
+        print(
+            f"| {name:<12} | {r['top1']:.3f} | {r['top5']:.3f} | {r['lines']:10} "
+            f"| {r['mean_line_similarity_to_true_code']:28.3f} | {r['mean_coverage_of_true_code']:21.3f} |"
+        )
+    write_results(report, args.results, "mapper_tense")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
