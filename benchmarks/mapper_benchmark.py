@@ -38,6 +38,33 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "bench" / "noc_dev.jsonl"
 CONFLICTS = ROOT / "data" / "examples" / "title_duty_conflicts.jsonl"
 
 
+def benchmark_arguments(doc: str, *, model: bool = True) -> argparse.ArgumentParser:
+    """A parser with the options every mapper benchmark takes: --data, --model, --results."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="labelled JSON Lines (dev-set shape)")
+    if model:
+        parser.add_argument("--model", help="model file (default: the promoted model)")
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"), help="where to write JSON")
+    return parser
+
+
+def model_path(args: argparse.Namespace) -> Path:
+    """The --model file, or the promoted model."""
+    return Path(args.model) if args.model else config.models_dir() / "current.pkl"
+
+
+def print_variants(variants: dict[str, dict], label: str, columns: list[tuple[str, str, str]]) -> None:
+    """A Markdown table: one row per variant, one column per (header, key, format spec)."""
+    width = max(len(label), *map(len, variants))
+    print(f"| {label:<{width}} | " + " | ".join(header for header, _, _ in columns) + " |")
+    print(
+        f"|{'-' * (width + 2)}|" + "|".join("-" * (len(header) + 1) + ":" for header, _, _ in columns) + "|"
+    )
+    for name, row in variants.items():
+        cells = [f"{row[key]:{spec}}".rjust(len(header)) for header, key, spec in columns]
+        print(f"| {name:<{width}} | " + " | ".join(cells) + " |")
+
+
 def write_results(report: dict, folder: str, name: str) -> None:
     """Write ``report`` as ``<folder>/<name>_<time>.json`` and say where."""
     Path(folder).mkdir(parents=True, exist_ok=True)
@@ -181,16 +208,16 @@ def run(args: argparse.Namespace) -> dict:
     with connect() as con:
         corpus = NocCorpus.from_duckdb(con)
 
-    model_path = Path(args.model) if args.model else config.models_dir() / "current.pkl"
+    path = model_path(args)
     if args.train:
         from mapper.train import train
 
         model = train(corpus, log=lambda m: print(f"  train: {m}", file=sys.stderr))
-        model_path = Path(args.results) / "benchmark_model.pkl"
-        model.save(model_path)
-    model = MapperModel.load(model_path)
+        path = Path(args.results) / "benchmark_model.pkl"
+        model.save(path)
+    model = MapperModel.load(path)
 
-    report: dict = {"data": str(args.data), "items": len(items), "model": str(model_path)}
+    report: dict = {"data": str(args.data), "items": len(items), "model": str(path)}
     rankings, confidences = rank_items(model, items)
     ours = score(rankings, confidences, items).as_dict()
     ours |= ece_uncertainty(confidences, [r[:1] == [i.code] for r, i in zip(rankings, items, strict=True)])
@@ -279,11 +306,7 @@ def print_report(report: dict) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="labelled JSON Lines (dev-set shape)")
-    parser.add_argument("--model", help="model file (default: the promoted model)")
+    parser = benchmark_arguments(__doc__)
     parser.add_argument("--train", action="store_true", help="train a fresh model first (timed)")
     parser.add_argument(
         "--conflicts", default=str(CONFLICTS), help="title/duty conflict queries ('' to skip)"
@@ -291,7 +314,6 @@ def main() -> int:
     parser.add_argument(
         "--batch-items", type=int, default=5000, help="distinct items for the throughput measurement"
     )
-    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"), help="where to write JSON")
     args = parser.parse_args()
     report = run(args)
     print_report(report)

@@ -12,25 +12,25 @@ Needs a refreshed warehouse (NOCFIT_WAREHOUSE) for the official texts.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.mapper_benchmark import CONFLICTS, DEFAULT_DATA, decided_by_duties, write_results  # noqa: E402
+from benchmarks.mapper_benchmark import (  # noqa: E402
+    CONFLICTS,
+    benchmark_arguments,
+    decided_by_duties,
+    write_results,
+)
 from mapper.corpus import NocCorpus  # noqa: E402
 from mapper.evaluate import rank_items, read_labelled, score  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="labelled JSON Lines (dev-set shape)")
+    parser = benchmark_arguments(__doc__, model=False)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"), help="where to write JSON")
     args = parser.parse_args()
 
     from mapper.train import train

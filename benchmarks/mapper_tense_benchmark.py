@@ -17,7 +17,6 @@ accuracy, which moves with whole items.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -25,13 +24,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.mapper_benchmark import DEFAULT_DATA, write_results  # noqa: E402
+from benchmarks.mapper_benchmark import (  # noqa: E402
+    benchmark_arguments,
+    model_path,
+    print_variants,
+    write_results,
+)
 from benchmarks.mapper_typo_benchmark import measure  # noqa: E402
 from mapper.evaluate import LabelledItem, read_labelled  # noqa: E402
 from mapper.model import MapperModel  # noqa: E402
 from mapper.normalize import split_duties  # noqa: E402
 from mapper.signals import coverage  # noqa: E402
-from nocfit import config  # noqa: E402
 
 IRREGULAR = {
     "build": "built", "buy": "bought", "choose": "chose", "cut": "cut", "do": "did", "draw": "drew",
@@ -84,15 +87,9 @@ def alignment_with_truth(model: MapperModel, items: list[LabelledItem], duties: 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="labelled JSON Lines (dev-set shape)")
-    parser.add_argument("--model", help="model file (default: the promoted model)")
-    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"), help="where to write JSON")
-    args = parser.parse_args()
+    args = benchmark_arguments(__doc__).parse_args()
     items = [i for i in read_labelled(Path(args.data)) if i.duties.strip() and not i.title.strip()]
-    model = MapperModel.load(Path(args.model) if args.model else config.models_dir() / "current.pkl")
+    model = MapperModel.load(model_path(args))
     report: dict = {"data": args.data, "model": args.model or "promoted", "items": len(items), "variants": {}}
     for name, change in (("as written", lambda t: t), ("past tense", duties_in_past_tense)):
         duties = [change(i.duties) for i in items]
@@ -101,13 +98,17 @@ def main() -> int:
             **alignment_with_truth(model, items, duties),
         }
     print(f"{len(items)} labelled duties-only items ({args.data})\n")
-    print(f"| {'duties':<12} | top-1 | top-5 | duty lines | line similarity to true code | coverage of true code |")
-    print(f"|{'-' * 14}|------:|------:|-----------:|-----------------------------:|----------------------:|")
-    for name, r in report["variants"].items():
-        print(
-            f"| {name:<12} | {r['top1']:.3f} | {r['top5']:.3f} | {r['lines']:10} "
-            f"| {r['mean_line_similarity_to_true_code']:28.3f} | {r['mean_coverage_of_true_code']:21.3f} |"
-        )
+    print_variants(
+        report["variants"],
+        "duties",
+        [
+            ("top-1", "top1", ".3f"),
+            ("top-5", "top5", ".3f"),
+            ("duty lines", "lines", "d"),
+            ("line similarity to true code", "mean_line_similarity_to_true_code", ".3f"),
+            ("coverage of true code", "mean_coverage_of_true_code", ".3f"),
+        ],
+    )
     write_results(report, args.results, "mapper_tense")
     return 0
 

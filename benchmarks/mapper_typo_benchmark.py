@@ -11,7 +11,6 @@ Reports top-1, top-5, mean top-1 confidence and the share of titles that were re
 
 from __future__ import annotations
 
-import argparse
 import random
 import string
 import sys
@@ -20,10 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.mapper_benchmark import DEFAULT_DATA, write_results  # noqa: E402
+from benchmarks.mapper_benchmark import (  # noqa: E402
+    benchmark_arguments,
+    model_path,
+    print_variants,
+    write_results,
+)
 from mapper.evaluate import LabelledItem, read_labelled  # noqa: E402
 from mapper.model import MapperModel  # noqa: E402
-from nocfit import config  # noqa: E402
 
 MIN_LETTERS = 4
 
@@ -70,16 +73,11 @@ def measure(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="labelled JSON Lines (dev-set shape)")
-    parser.add_argument("--model", help="model file (default: the promoted model)")
+    parser = benchmark_arguments(__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="draws of random typos")
-    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"), help="where to write JSON")
     args = parser.parse_args()
     items = [i for i in read_labelled(Path(args.data)) if any(len(w) >= MIN_LETTERS for w in i.title.split())]
-    model = MapperModel.load(Path(args.model) if args.model else config.models_dir() / "current.pkl")
+    model = MapperModel.load(model_path(args))
     report: dict = {"data": args.data, "items": len(items), "variants": {}}
     report["variants"]["as written"] = measure(model, items, [i.title for i in items])
     for seed in args.seeds:
@@ -88,13 +86,17 @@ def main() -> int:
             titles = [misspell(i.title, rng, every_word) for i in items]
             report["variants"][f"{name}, seed {seed}"] = measure(model, items, titles)
     print(f"{len(items)} labelled items with a title of a word of {MIN_LETTERS}+ letters ({args.data})\n")
-    print(f"| {'titles':<32} | top-1 | top-5 | mean conf | respelt | no suggestion |")
-    print(f"|{'-' * 34}|------:|------:|----------:|--------:|--------------:|")
-    for name, r in report["variants"].items():
-        print(
-            f"| {name:<32} | {r['top1']:.3f} | {r['top5']:.3f} | {r['mean_confidence']:9.3f} "
-            f"| {r['respelt']:7.3f} | {r['no_suggestion']:13.3f} |"
-        )
+    print_variants(
+        report["variants"],
+        "titles",
+        [
+            ("top-1", "top1", ".3f"),
+            ("top-5", "top5", ".3f"),
+            ("mean conf", "mean_confidence", ".3f"),
+            ("respelt", "respelt", ".3f"),
+            ("no suggestion", "no_suggestion", ".3f"),
+        ],
+    )
     write_results(report, args.results, "mapper_typos")
     return 0
 

@@ -217,14 +217,16 @@ def _item_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, tupl
 
     row = con.execute(
         """
+        WITH hits AS (
+            SELECT model_role, position,
+                   coalesce(true_rank = 1, false) AS hit1, coalesce(true_rank <= 5, false) AS hit5
+            FROM mapper.evaluation_items WHERE run_id = ?
+        )
         SELECT count(*),
                count(*) FILTER (p.hit1 AND NOT c.hit1), count(*) FILTER (c.hit1 AND NOT p.hit1),
                count(*) FILTER (p.hit5 AND NOT c.hit5), count(*) FILTER (c.hit5 AND NOT p.hit5)
-        FROM (SELECT position, coalesce(true_rank = 1, false) AS hit1, coalesce(true_rank <= 5, false) AS hit5
-              FROM mapper.evaluation_items WHERE run_id = $1 AND model_role = 'candidate') c
-        JOIN (SELECT position, coalesce(true_rank = 1, false) AS hit1, coalesce(true_rank <= 5, false) AS hit5
-              FROM mapper.evaluation_items WHERE run_id = $1 AND model_role = 'promoted') p
-        USING (position)
+        FROM hits c JOIN hits p USING (position)
+        WHERE c.model_role = 'candidate' AND p.model_role = 'promoted'
         """,
         [run_id],
     ).fetchone()
