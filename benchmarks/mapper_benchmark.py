@@ -224,7 +224,7 @@ def run(args: argparse.Namespace) -> dict:
     batch = distinct_queries(corpus, items, args.batch_items)
     ours |= {
         "training_seconds": model.metadata.get("training_seconds"),
-        "load_seconds": round(_load_time(model_path), 3),
+        "load_seconds": round(_load_time(path), 3),
         "batch_items": len(batch),
         "batch_items_per_second": round(
             _throughput(lambda b: model.map_batch(b, evidence=False), batch, model)

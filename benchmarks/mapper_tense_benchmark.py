@@ -3,9 +3,12 @@
 NOC's main duties are in the present ("Administer medications"); a reference letter says
 "Administered medications". This maps the labelled duties-only items (no title: their duties are
 duty statements, not an industry name) twice: as written, and with the first word of each duty
-line put in the past tense (regular endings and a short list of irregular verbs). It reports top-1 and top-5, and how well the evidence
-aligns the duties with the *true* code: the mean similarity of each line to its closest main
-duty of that code, and the share of that code's main duties the lines cover.
+line put in the past tense (regular endings and a short list of irregular verbs). It reports
+top-1 and top-5, and how well the evidence aligns the duties with the *true* code: the mean
+similarity of each line to its closest main duty of that code, and the share of that code's
+main duties the lines cover. Then, with no labels, it puts NOC's own main duties in the past
+tense and reports how similar each stays to itself (all of them, and those whose first word is
+an irregular verb, which the dev items lack).
 
     uv run python benchmarks/mapper_tense_benchmark.py                       # promoted model
     uv run python benchmarks/mapper_tense_benchmark.py --model other.pkl     # another model
@@ -44,7 +47,8 @@ IRREGULAR = {
     "send": "sent", "set": "set", "speak": "spoke", "spend": "spent", "take": "took", "teach": "taught",
     "tell": "told", "think": "thought", "undertake": "undertook", "write": "wrote",
 }  # fmt: skip
-_LINE_START = re.compile(r"(^|[\n;.]\s*|[•·▪●\-–*]\s*)([A-Za-z]+)")
+# A bullet only after a space or at the start: the '-' inside "X-rays" starts no duty.
+_LINE_START = re.compile(r"(^|[\n;.]\s*|(?<!\S)[•·▪●\-–*]\s*)([A-Za-z]+)")
 
 
 def past_tense(verb: str) -> str:
@@ -86,6 +90,27 @@ def alignment_with_truth(model: MapperModel, items: list[LabelledItem], duties: 
     }
 
 
+def official_self_alignment(model: MapperModel, irregular_only: bool, change) -> dict:
+    """NOC's own main duties (all, or those whose first word is a verb of ``IRREGULAR``), each
+    changed by ``change``: mean similarity to the unchanged duty, and the share whose closest
+    main duty belongs to the same code. Official text, so no labelled item is involved."""
+    import numpy as np
+
+    index = model.parts.duties
+    rows = [
+        r
+        for r, duty in enumerate(index.duties)
+        if not irregular_only or duty.split()[:1] and duty.split()[0].lower() in IRREGULAR
+    ]
+    sims = index.line_similarities([change(index.duties[r]) for r in rows])
+    closest = np.asarray(sims.argmax(axis=1)).ravel()
+    return {
+        "lines": len(rows),
+        "similarity_to_itself": round(float(np.mean([sims[k, r] for k, r in enumerate(rows)])), 3),
+        "closest_of_own_code": round(float(np.mean(index.row_code[closest] == index.row_code[rows])), 3),
+    }
+
+
 def main() -> int:
     args = benchmark_arguments(__doc__).parse_args()
     items = [i for i in read_labelled(Path(args.data)) if i.duties.strip() and not i.title.strip()]
@@ -107,6 +132,22 @@ def main() -> int:
             ("duty lines", "lines", "d"),
             ("line similarity to true code", "mean_line_similarity_to_true_code", ".3f"),
             ("coverage of true code", "mean_coverage_of_true_code", ".3f"),
+        ],
+    )
+    changes = (("as written", lambda t: t), ("past tense", duties_in_past_tense))
+    report["official_main_duties"] = {
+        f"{group}, {name}": official_self_alignment(model, irregular_only, change)
+        for group, irregular_only in (("all", False), ("irregular verb first", True))
+        for name, change in changes
+    }
+    print("\nNOC's main duties (no labels involved)\n")
+    print_variants(
+        report["official_main_duties"],
+        "main duties",
+        [
+            ("lines", "lines", "d"),
+            ("similarity to itself", "similarity_to_itself", ".3f"),
+            ("closest duty of own code", "closest_of_own_code", ".3f"),
         ],
     )
     write_results(report, args.results, "mapper_tense")

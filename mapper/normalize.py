@@ -323,12 +323,38 @@ def normalize_text(text: str) -> str:
     return " ".join(singular(t) for t in _expand(tokens))
 
 
+#: Irregular past forms (and participles) of verbs that duties use, e.g. a letter's "Led a team",
+#: "Taught apprentices", "Oversaw production". Left out on purpose: forms that are everyday nouns
+#: or adjectives in NOC's own duties ('ground' faults, 'wound' care, a 'saw', 'felt', 'left').
+IRREGULAR_PAST = {
+    "arose": "arise", "bent": "bend", "bought": "buy", "brought": "bring", "built": "build",
+    "caught": "catch", "chose": "choose", "chosen": "choose", "dealt": "deal", "drew": "draw",
+    "drawn": "draw", "drove": "drive", "driven": "drive", "dug": "dig", "fed": "feed",
+    "flew": "fly", "flown": "fly", "fought": "fight", "froze": "freeze", "frozen": "freeze",
+    "gave": "give", "given": "give", "grew": "grow", "grown": "grow", "heard": "hear",
+    "held": "hold", "hung": "hang", "kept": "keep", "knew": "know", "laid": "lay",
+    "led": "lead", "lent": "lend", "made": "make", "met": "meet", "oversaw": "oversee",
+    "overseen": "oversee", "paid": "pay", "ran": "run", "rebuilt": "rebuild", "rewrote": "rewrite",
+    "rode": "ride", "ridden": "ride", "sent": "send",
+    "sewn": "sew", "shook": "shake", "shown": "show", "sold": "sell",
+    "sought": "seek", "spent": "spend", "spoke": "speak", "spoken": "speak", "stood": "stand",
+    "struck": "strike", "swept": "sweep", "taught": "teach", "taken": "take", "took": "take",
+    "threw": "throw", "thrown": "throw", "told": "tell", "understood": "understand",
+    "undertook": "undertake", "undertaken": "undertake", "upheld": "uphold", "withheld": "withhold",
+    "wore": "wear", "worn": "wear", "wove": "weave", "woven": "weave", "wrote": "write",
+    "written": "write",
+}  # fmt: skip
+
+
 def base_form(word: str, known: Container[str]) -> str:
     """The word without a verb inflection, when that base form is a ``known`` word: with the words
     of NOC's main duties (present tense), 'administered' -> 'administer', 'prepared' -> 'prepare',
-    'planned' -> 'plan', 'applied' -> 'apply'. Reference letters tell duties in the past tense.
+    'planned' -> 'plan', 'applied' -> 'apply', and irregular ones ('led' -> 'lead', 'taught' ->
+    'teach'; ``IRREGULAR_PAST``). Reference letters tell duties in the past tense.
     Unknown bases leave the word as it is ('speeding' is not 'spee'), and only inflections go
     ('management' stays apart from 'manage'). Short words are left alone ('seed' is not 'see')."""
+    if word in IRREGULAR_PAST:
+        return IRREGULAR_PAST[word] if IRREGULAR_PAST[word] in known else word
     if len(word) <= 4:
         return word
     if word.endswith("ied"):

@@ -153,6 +153,7 @@ def test_duty_verbs_are_read_in_their_base_form() -> None:
     from mapper.normalize import base_form
 
     known = {"administer", "prepare", "plan", "apply", "care", "car", "develop", "nurse", "see", "manage"}
+    known |= {"lead", "teach", "grind"}
     reads = {
         "administered": "administer",
         "prepared": "prepare",
@@ -165,10 +166,18 @@ def test_duty_verbs_are_read_in_their_base_form() -> None:
         "seed": "seed",  # too short to be inflected ('see' is known)
         "management": "management",  # inflections only
         "speeding": "speeding",  # no known base
+        "led": "lead",  # irregular, and short
+        "taught": "teach",
+        "wrote": "wrote",  # 'write' is not known
+        "ground": "ground",  # a noun in NOC's duties, not read as 'grind'
     }
     assert {w: base_form(w, known) for w in reads} == reads
     duties = DutyIndex.build(
-        [("31301", "Administer medications as prescribed"), ("31301", "Assess patients"), ("72106", "Weld parts")],
+        [
+            ("31301", "Administer medications as prescribed"),
+            ("31301", "Assess patients"),
+            ("72106", "Weld parts"),
+        ],
         ["31301", "72106"],
     )
     past = duties.line_similarities(["Administered medications and assessed patients"]).toarray()

@@ -1,0 +1,87 @@
+"""The mapper benchmark scripts run end to end on a few labelled items.
+
+Every accuracy and speed number in the README comes from these scripts, so a script that no
+longer runs is a claim nobody can rerun. Accuracy they report is checked against the library's
+own scoring of the same model; timings are only checked to be measured, never bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mapper.evaluate import rank_items, read_labelled, score
+from mapper.model import MapperModel
+from tests.conftest import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def few_items(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """Eight dev items: five with a title, three duties-only (the tense benchmark reads those)."""
+    lines = (shared_data / "bench" / "noc_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    titled = [x for x in lines if json.loads(x)["title"].strip()][:5]
+    duties_only = [x for x in lines if not json.loads(x)["title"].strip()][:3]
+    path = tmp_path_factory.mktemp("bench") / "few.jsonl"
+    path.write_text("\n".join(titled + duties_only) + "\n", encoding="utf-8")
+    return path
+
+
+def run_benchmark(script: str, args: list[str], env: dict[str, str], results: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "benchmarks" / script), "--results", str(results), *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (written,) = results.glob("*.json")
+    return json.loads(written.read_text())
+
+
+def test_main_benchmark_reports_what_the_library_scores(
+    refreshed: dict[str, str], few_items: Path, tmp_path: Path
+) -> None:
+    report = run_benchmark(
+        "mapper_benchmark.py", ["--data", str(few_items), "--batch-items", "40"], refreshed, tmp_path
+    )
+    items = read_labelled(few_items)
+    model = MapperModel.load(Path(refreshed["NOCFIT_MODELS"]) / "current.pkl")
+    expected = score(*rank_items(model, items), items).as_dict()
+    ours = report["nocfit"]
+    assert report["items"] == 8
+    assert (ours["top1"], ours["top5"]) == (expected["top1"], expected["top5"])
+    for timing in ("load_seconds", "batch_items_per_second", "batch_items_per_second_2_processes", "p50_ms"):
+        assert ours[timing] > 0, timing
+    assert 0 <= report["baseline_tfidf"]["top1"] <= report["baseline_tfidf"]["top5"] <= 1
+    assert report["title_duty_conflicts"]["items"] == 20
+
+
+def test_typo_benchmark_runs(refreshed: dict[str, str], few_items: Path, tmp_path: Path) -> None:
+    report = run_benchmark("mapper_typo_benchmark.py", ["--data", str(few_items)], refreshed, tmp_path)
+    assert report["items"] == 5
+    assert set(report["variants"]) == {
+        "as written",
+        "one word misspelt, seed 0",
+        "every word misspelt, seed 0",
+    }
+    for row in report["variants"].values():
+        assert 0 <= row["top1"] <= row["top5"] <= 1
+
+
+def test_tense_benchmark_runs(refreshed: dict[str, str], few_items: Path, tmp_path: Path) -> None:
+    report = run_benchmark("mapper_tense_benchmark.py", ["--data", str(few_items)], refreshed, tmp_path)
+    assert report["items"] == 3 and set(report["variants"]) == {"as written", "past tense"}
+    for row in report["variants"].values():
+        assert 0 <= row["top1"] <= row["top5"] <= 1
+    official = report["official_main_duties"]
+    assert official["all, as written"]["lines"] > 4000
+    assert official["all, as written"]["similarity_to_itself"] == pytest.approx(1.0, abs=1e-3)
+    # 'Drove', 'Taught', 'Oversaw' are read as NOC's 'Drive', 'Teach', 'Oversee'
+    assert official["irregular verb first, past tense"]["similarity_to_itself"] > 0.99
