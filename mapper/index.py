@@ -282,9 +282,14 @@ class DutyIndex(_Transposed):
             for w in normalized.split()
         )
 
+    def read(self, text: str) -> str:
+        """Duty text as every duty signal reads it: normalised, verbs in their base form (the
+        classifier and code documents too, so 'Drove buses' and 'Drive buses' score alike)."""
+        return self._base_text(normalize_text(text))
+
     def line_similarities(self, lines: Sequence[str]) -> sp.csr_matrix:
         """Cosine similarity of each (raw) duty line to every main duty."""
-        texts = [self._base_text(normalize_text(x)) for x in lines]
+        texts = [self.read(x) for x in lines]
         return (self.vectorizer.transform(texts) @ self.matrix_t).tocsr()
 
     def clear_cache(self) -> None:

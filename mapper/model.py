@@ -60,7 +60,7 @@ class MapperModel:
         self, queries: Sequence[tuple[str, str]], *, top_k: int = 5, evidence: bool = True
     ) -> list[Mapping]:
         """Map (title, duties) pairs; either may be empty. Returns one Mapping per query."""
-        prepared = [prepare(t, d, self.parts.titles) for t, d in queries]
+        prepared = [prepare(t, d, self.parts.titles, self.parts.duties) for t, d in queries]
         # Input without one official word (or a typo of one) has nothing to map: any code
         # would be a guess, so it gets no suggestion rather than a made-up confidence.
         word_vocabulary = self.parts.classifier.word

@@ -93,9 +93,12 @@ class Prepared:
     title_respelt: bool = False
 
 
-def prepare(title: str, duties: str, titles: TitleIndex | None = None) -> Prepared:
+def prepare(
+    title: str, duties: str, titles: TitleIndex | None = None, duty_index: DutyIndex | None = None
+) -> Prepared:
     """Normalise a query. With the title index, commas may separate roles (its role heads)
-    and misspelt title words are respelt (``TitleIndex.respell``)."""
+    and misspelt title words are respelt (``TitleIndex.respell``); with the duty index, duty
+    verbs are read in their base form (``DutyIndex.read``)."""
     title = title or ""
     duties = duties or ""
     role_heads = titles.role_heads if titles is not None else frozenset()
@@ -110,7 +113,7 @@ def prepare(title: str, duties: str, titles: TitleIndex | None = None) -> Prepar
         title_norm=title_norm,
         roles=roles if len(roles) > 1 else [],
         duty_lines=split_duties(duties),
-        duty_norm=normalize_text(duties),
+        duty_norm=duty_index.read(duties) if duty_index is not None else normalize_text(duties),
         title_respelt=title_norm != as_written,
     )
 

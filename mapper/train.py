@@ -29,7 +29,7 @@ from mapper.classifier import TextClassifier
 from mapper.corpus import NocCorpus
 from mapper.index import CodeDocuments, DutyIndex, TitleIndex, strip_qualifier
 from mapper.model import FORMAT_VERSION, MapperModel
-from mapper.normalize import normalize_text, normalize_title
+from mapper.normalize import normalize_title
 from mapper.signals import Parts, candidate_features, compute_signals, prepare
 
 #: Bump when training changes in a way that should retrain an unchanged corpus.
@@ -248,10 +248,11 @@ def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
     for code, title, kind in corpus.titles:
         if kind != "all_examples_fr":
             documents_text[code].append(title)
+    # Duty-like text is read as queries' duties are (verbs in base form); titles as written.
     for code, text in [*corpus.duties, *corpus.lead_statements, *corpus.workplaces]:
-        documents_text[code].append(text)
+        documents_text[code].append(duties.read(text))
     for code, unit in corpus.unit_groups.items():
-        documents_text[code].append(unit.definition)
+        documents_text[code].append(duties.read(unit.definition))
     documents = CodeDocuments.build([" . ".join(documents_text[c]) for c in codes])
     texts, labels, seen = [], [], set()
 
@@ -265,11 +266,11 @@ def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
     for code, title, _ in corpus.titles:
         add(normalize_title(title), code)
     for code, duty in corpus.duties:
-        add(normalize_text(duty), code)
+        add(duties.read(duty), code)
     for code, statement in corpus.lead_statements:
-        add(normalize_text(statement), code)
+        add(duties.read(statement), code)
     for code, unit in corpus.unit_groups.items():
-        add(normalize_text(unit.definition), code)
+        add(duties.read(unit.definition), code)
         add(normalize_title(unit.title), code)
     classifier = TextClassifier.fit(texts, labels, len(codes), seed=seed)
     class_titles = [normalize_title(corpus.unit_groups[c].title) for c in codes]
@@ -316,7 +317,7 @@ def train(
         :max_fusion_queries
     ]
     log(f"trained split models in {time.perf_counter() - started:.0f}s; featurising {len(queries)} queries")
-    prepared = [prepare(q.title, q.duties, parts.titles) for q in queries]
+    prepared = [prepare(q.title, q.duties, parts.titles, parts.duties) for q in queries]
     signals = compute_signals(prepared, parts)
     cand_lists, features = candidate_features(prepared, signals, parts)
     truth = [

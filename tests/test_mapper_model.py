@@ -171,6 +171,15 @@ def test_duties_in_the_past_tense_align_like_the_present(
     assert was.noc_duty == now.noc_duty and was.similarity == now.similarity > 0.25
 
 
+def test_past_tense_duties_are_mapped_like_the_present(model: MapperModel) -> None:
+    # Every duty signal (classifier, code documents, alignment) reads verbs in their base form:
+    # before, the past tense put 64313 (ticket agents) first and bus drivers third at 0.06.
+    past = model.map("", "Drove buses on city routes. Collected fares and sold tickets. Kept the daily log.")
+    now = model.map("", "Drive buses on city routes. Collect fares and sell tickets. Keep the daily log.")
+    assert past.suggestions[0].code == now.suggestions[0].code == "73301"
+    assert past.suggestions[0].confidence == pytest.approx(now.suggestions[0].confidence, abs=0.05)
+
+
 def test_missing_or_corrupt_model_is_explained(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="nocfit refresh"):
         MapperModel.load(tmp_path / "none.pkl")
