@@ -127,10 +127,10 @@ def ece_uncertainty(confidences: list[float], correct: list[bool], draws: int = 
     }
 
 
-def _load_time(model_path: Path, repeats: int = 3) -> float:
+def _load_time(path: Path, repeats: int = 3) -> float:
     code = (
         "import time; t = time.perf_counter(); from pathlib import Path; "
-        f"from mapper.model import MapperModel; MapperModel.load(Path({str(model_path)!r})); print(time.perf_counter() - t)"
+        f"from mapper.model import MapperModel; MapperModel.load(Path({str(path)!r})); print(time.perf_counter() - t)"
     )
     times = [
         float(

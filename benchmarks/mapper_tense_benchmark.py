@@ -47,8 +47,11 @@ IRREGULAR = {
     "send": "sent", "set": "set", "speak": "spoke", "spend": "spent", "take": "took", "teach": "taught",
     "tell": "told", "think": "thought", "undertake": "undertook", "write": "wrote",
 }  # fmt: skip
-# A bullet only after a space or at the start: the '-' inside "X-rays" starts no duty.
-_LINE_START = re.compile(r"(^|[\n;.]\s*|(?<!\S)[•·▪●\-–*]\s*)([A-Za-z]+)")
+# A line starts a text, a new line, a sentence ('. ' and a capital, not the dots of "U.S. market"),
+# a clause after ';' or a bullet after a space (the '-' inside "X-rays" starts nothing).
+_LINE_START = re.compile(r"(^|\n\s*|\.\s+(?=[A-Z])|;\s*|(?<!\S)[•·▪●\-–*]\s*)([A-Za-z]+)")
+#: First words that are not the duty's verb: such lines (and -ing words) are left as written.
+NOT_VERBS = frozenset({"may", "and", "or", "also", "the", "a", "an", "in", "for", "with", "as", "if", "to"})
 
 
 def past_tense(verb: str) -> str:
@@ -67,7 +70,14 @@ def past_tense(verb: str) -> str:
 
 def duties_in_past_tense(text: str) -> str:
     """The first word of each sentence or bullet line put in the past tense."""
-    return _LINE_START.sub(lambda m: m.group(1) + past_tense(m.group(2)), text)
+    return _LINE_START.sub(
+        lambda m: (
+            m.group(0)
+            if m.group(2).lower() in NOT_VERBS or m.group(2).endswith("ing")
+            else m.group(1) + past_tense(m.group(2))
+        ),
+        text,
+    )
 
 
 def alignment_with_truth(model: MapperModel, items: list[LabelledItem], duties: list[str]) -> dict:
@@ -91,17 +101,19 @@ def alignment_with_truth(model: MapperModel, items: list[LabelledItem], duties: 
 
 
 def official_self_alignment(model: MapperModel, irregular_only: bool, change) -> dict:
-    """NOC's own main duties (all, or those whose first word is a verb of ``IRREGULAR``), each
-    changed by ``change``: mean similarity to the unchanged duty, and the share whose closest
-    main duty belongs to the same code. Official text, so no labelled item is involved."""
+    """NOC's own main duties (all, or those whose first word is a verb of ``IRREGULAR`` with a
+    past form of its own and not a stop word: 'set' and 'take' cannot change), each changed by
+    ``change``: mean similarity to the unchanged duty, and the share whose closest main duty
+    belongs to the same code. Official text, so no labelled item is involved."""
     import numpy as np
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    def starts_irregular(duty: str) -> bool:
+        first = duty.split()[0].lower() if duty.split() else ""
+        return first in IRREGULAR and IRREGULAR[first] != first and first not in ENGLISH_STOP_WORDS
 
     index = model.parts.duties
-    rows = [
-        r
-        for r, duty in enumerate(index.duties)
-        if not irregular_only or duty.split()[:1] and duty.split()[0].lower() in IRREGULAR
-    ]
+    rows = [r for r, duty in enumerate(index.duties) if not irregular_only or starts_irregular(duty)]
     sims = index.line_similarities([change(index.duties[r]) for r in rows])
     closest = np.asarray(sims.argmax(axis=1)).ravel()
     return {

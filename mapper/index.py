@@ -244,10 +244,12 @@ class DutyIndex(_Transposed):
 
     Verbs are read in their base form (``normalize.base_form``): reference letters tell duties
     in the past tense ('Administered medications'), NOC in the present ('Administer
-    medications'), and whole words would share only the nouns.
+    medications'), and whole words would share only the nouns. ``read`` is how every other duty
+    signal reads duty text, in training and at query time.
     """
 
-    _DERIVED = (*_Transposed._DERIVED, "_base_forms")  # memo of base_form, built on use
+    # memos of base_form (alignment) and of read's word forms (other signals), built on use
+    _DERIVED = (*_Transposed._DERIVED, "_base_forms", "_past_forms")
 
     duties: list[str]  # published text
     row_code: np.ndarray
@@ -255,6 +257,10 @@ class DutyIndex(_Transposed):
     matrix: sp.csr_matrix
     rows_of_code: list[np.ndarray]
     known_words: frozenset[str]  # words of the main duties, less stop words: the base forms
+    #: How this index (and the model around it) reads duty text: 1 = only the alignment reads
+    #: regular inflections as their base (models of 5d28382 to fe85186); 2 = irregular past
+    #: forms too, and every duty signal reads past forms as their base (``read``).
+    reading: int = 2
 
     @classmethod
     def build(cls, pairs: Sequence[tuple[str, str]], codes: Sequence[str]) -> DutyIndex:
@@ -265,7 +271,7 @@ class DutyIndex(_Transposed):
         row_code = np.asarray([position[c] for c, _ in pairs], dtype=np.int32)
         normalized = [normalize_text(d) for d in duties]
         known = frozenset(w for text in normalized for w in text.split()) - ENGLISH_STOP_WORDS
-        index = cls(duties, row_code, None, None, [], known)  # type: ignore[arg-type]
+        index = cls(duties, row_code, None, None, [], known, reading=2)  # type: ignore[arg-type]
         index.vectorizer, index.matrix = Tfidf.fit_transform(
             [index._base_text(t) for t in normalized], ngram_range=(1, 2), stop_words="english"
         )
@@ -273,27 +279,39 @@ class DutyIndex(_Transposed):
         return index
 
     def __setstate__(self, state: dict) -> None:
-        # Models trained before base forms lack the known words; none keeps their words as they are.
-        self.__dict__.update({"known_words": frozenset(), **state})
+        # Models trained before base forms lack the known words (none: words as they are), and
+        # those trained before ``reading`` read as its version 1, so each maps as it was trained.
+        self.__dict__.update({"known_words": frozenset(), "reading": 1, **state})
 
     def _base_text(self, normalized: str) -> str:
+        """The alignment's reading: past forms and -ing forms as their base."""
+        irregular = self.reading >= 2
         return " ".join(
-            _memoised(self, "_base_forms", w, lambda w: base_form(w, self.known_words))
+            _memoised(self, "_base_forms", w, lambda w: base_form(w, self.known_words, irregular=irregular))
             for w in normalized.split()
         )
 
     def read(self, text: str) -> str:
-        """Duty text as every duty signal reads it: normalised, verbs in their base form (the
-        classifier and code documents too, so 'Drove buses' and 'Drive buses' score alike)."""
-        return self._base_text(normalize_text(text))
+        """Duty text as the classifier and code documents read it: normalised, past forms as
+        their base, so 'Drove buses' and 'Drive buses' score alike. -ing words stay: there they
+        are often nouns that titles share ('food processing', 'nursing'), unlike in the line
+        alignment, whose lines are verb phrases."""
+        normalized = normalize_text(text)
+        if self.reading < 2:
+            return normalized
+        return " ".join(
+            _memoised(self, "_past_forms", w, lambda w: base_form(w, self.known_words, participles=False))
+            for w in normalized.split()
+        )
 
     def line_similarities(self, lines: Sequence[str]) -> sp.csr_matrix:
         """Cosine similarity of each (raw) duty line to every main duty."""
-        texts = [self.read(x) for x in lines]
+        texts = [self._base_text(normalize_text(x)) for x in lines]
         return (self.vectorizer.transform(texts) @ self.matrix_t).tocsr()
 
     def clear_cache(self) -> None:
         self.__dict__.pop("_base_forms", None)
+        self.__dict__.pop("_past_forms", None)
 
 
 @dataclass
@@ -305,9 +323,9 @@ class CodeDocuments(_Transposed):
 
     @classmethod
     def build(cls, texts_by_code: Sequence[str]) -> CodeDocuments:
-        vectorizer, matrix = Tfidf.fit_transform(
-            [normalize_text(t) for t in texts_by_code], ngram_range=(1, 2), stop_words="english"
-        )
+        """From one already-normalised text per code (titles by ``normalize_text``, duty text
+        by ``DutyIndex.read``, as ``train.build_parts`` does)."""
+        vectorizer, matrix = Tfidf.fit_transform(texts_by_code, ngram_range=(1, 2), stop_words="english")
         return cls(vectorizer, matrix)
 
     def similarities(self, texts: Sequence[str]) -> np.ndarray:

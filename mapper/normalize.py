@@ -204,10 +204,17 @@ def singular(word: str) -> str:
     return word[:-1]
 
 
-def _expand(tokens: list[str]) -> list[str]:
+#: Abbreviations that are everyday words in sentences, so expanded in titles only: in duty text
+#: 'assist' is a verb (the first word of 142 NOC main duties), 'it' a pronoun, 'pm' a time,
+#: 'ml' a quantity. 'IT' in capitals is still read as information technology.
+TITLE_ONLY_ABBREVIATIONS = frozenset({"assist", "it", "op", "pm", "ml"})
+_CAPITAL_IT = re.compile(r"\bIT\b")
+
+
+def _expand(tokens: list[str], keep: frozenset[str] = frozenset()) -> list[str]:
     out: list[str] = []
     for token in tokens:
-        out.extend(ABBREVIATIONS.get(token, token).split())
+        out.extend([token] if token in keep else ABBREVIATIONS.get(token, token).split())
     return out
 
 
@@ -318,14 +325,18 @@ def split_duties(text: str, *, max_lines: int = 40) -> list[str]:
 
 
 def normalize_text(text: str) -> str:
-    """Canonical form of free text (duties): folded, abbreviations expanded, plurals reduced."""
-    tokens = _NON_WORD.sub(" ", fold(text[:MAX_TEXT_CHARS])).split()
-    return " ".join(singular(t) for t in _expand(tokens))
+    """Canonical form of free text (duties): folded, abbreviations expanded (not those that are
+    also everyday words, ``TITLE_ONLY_ABBREVIATIONS``), plurals reduced."""
+    text = _CAPITAL_IT.sub("information technology", text[:MAX_TEXT_CHARS])
+    tokens = _NON_WORD.sub(" ", fold(text)).split()
+    return " ".join(singular(t) for t in _expand(tokens, keep=TITLE_ONLY_ABBREVIATIONS))
 
 
 #: Irregular past forms (and participles) of verbs that duties use, e.g. a letter's "Led a team",
-#: "Taught apprentices", "Oversaw production". Left out on purpose: forms that are everyday nouns
-#: or adjectives in NOC's own duties ('ground' faults, 'wound' care, a 'saw', 'felt', 'left').
+#: "Taught apprentices", "Oversaw production". Participles used as adjectives read as their verb
+#: ('worn parts' -> 'wear part'), which keeps the meaning. Left out on purpose: forms that are
+#: another word in NOC's duties ('ground' faults, 'wound' care, a 'saw', 'felt', 'left', 'found').
+#: Entries whose base NOC's main duties lack (or that are stop words, 'keep') change nothing.
 IRREGULAR_PAST = {
     "arose": "arise", "bent": "bend", "bought": "buy", "brought": "bring", "built": "build",
     "caught": "catch", "chose": "choose", "chosen": "choose", "dealt": "deal", "drew": "draw",
@@ -346,20 +357,21 @@ IRREGULAR_PAST = {
 }  # fmt: skip
 
 
-def base_form(word: str, known: Container[str]) -> str:
+def base_form(word: str, known: Container[str], *, participles: bool = True, irregular: bool = True) -> str:
     """The word without a verb inflection, when that base form is a ``known`` word: with the words
     of NOC's main duties (present tense), 'administered' -> 'administer', 'prepared' -> 'prepare',
     'planned' -> 'plan', 'applied' -> 'apply', and irregular ones ('led' -> 'lead', 'taught' ->
     'teach'; ``IRREGULAR_PAST``). Reference letters tell duties in the past tense.
     Unknown bases leave the word as it is ('speeding' is not 'spee'), and only inflections go
-    ('management' stays apart from 'manage'). Short words are left alone ('seed' is not 'see')."""
-    if word in IRREGULAR_PAST:
+    ('management' stays apart from 'manage'). Short words are left alone ('seed' is not 'see').
+    ``participles=False`` keeps -ing words ('processing', 'nursing' are often nouns)."""
+    if irregular and word in IRREGULAR_PAST:
         return IRREGULAR_PAST[word] if IRREGULAR_PAST[word] in known else word
     if len(word) <= 4:
         return word
     if word.endswith("ied"):
         bases = [word[:-3] + "y"]
-    elif word.endswith(("ed", "ing")):
+    elif word.endswith("ed") or (participles and word.endswith("ing")):
         stem = word[:-2] if word.endswith("ed") else word[:-3]
         # 'e' first: 'cared' is 'care', not 'car'; then 'developed' -> 'develop', 'planned' -> 'plan'
         bases = [stem + "e", stem, *([stem[:-1]] if len(stem) >= 3 and stem[-1] == stem[-2] else [])]

@@ -29,7 +29,7 @@ from mapper.classifier import TextClassifier
 from mapper.corpus import NocCorpus
 from mapper.index import CodeDocuments, DutyIndex, TitleIndex, strip_qualifier
 from mapper.model import FORMAT_VERSION, MapperModel
-from mapper.normalize import normalize_title
+from mapper.normalize import normalize_text, normalize_title
 from mapper.signals import Parts, candidate_features, compute_signals, prepare
 
 #: Bump when training changes in a way that should retrain an unchanged corpus.
@@ -247,8 +247,8 @@ def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
     documents_text: dict[str, list[str]] = defaultdict(list)
     for code, title, kind in corpus.titles:
         if kind != "all_examples_fr":
-            documents_text[code].append(title)
-    # Duty-like text is read as queries' duties are (verbs in base form); titles as written.
+            documents_text[code].append(normalize_text(title))
+    # Duty-like text is read as queries' duties are (DutyIndex.read); titles as written.
     for code, text in [*corpus.duties, *corpus.lead_statements, *corpus.workplaces]:
         documents_text[code].append(duties.read(text))
     for code, unit in corpus.unit_groups.items():

@@ -172,7 +172,7 @@ def test_duties_in_the_past_tense_align_like_the_present(
 
 
 def test_past_tense_duties_are_mapped_like_the_present(model: MapperModel) -> None:
-    # Every duty signal (classifier, code documents, alignment) reads verbs in their base form:
+    # Every duty signal (classifier, code documents, alignment) reads past forms as their base:
     # before, the past tense put 64313 (ticket agents) first and bus drivers third at 0.06.
     past = model.map("", "Drove buses on city routes. Collected fares and sold tickets. Kept the daily log.")
     now = model.map("", "Drive buses on city routes. Collect fares and sell tickets. Keep the daily log.")

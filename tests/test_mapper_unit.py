@@ -190,6 +190,40 @@ def test_duty_verbs_are_read_in_their_base_form() -> None:
     assert old.line_similarities(["Administered medications"]).toarray()[0, 0] < past[0, 0]
 
 
+def test_other_signals_read_past_forms_but_keep_ing_words() -> None:
+    from mapper.index import DutyIndex
+    from mapper.signals import prepare
+
+    duties = DutyIndex.build(
+        [("73301", "Drive trucks to transport goods"), ("94140", "Operate food processing machines")],
+        ["73301", "94140"],
+    )
+    assert (
+        duties.read("Drove trucks, operated processing machines") == "drive truck operate processing machine"
+    )
+    assert prepare("", "Drove trucks", duty_index=duties).duty_norm == "drive truck"
+    # the line alignment reads -ing words as their base too: its lines are verb phrases
+    aligned = duties.line_similarities(["Driving trucks"]).toarray()
+    assert np.allclose(aligned, duties.line_similarities(["Drive trucks"]).toarray())
+    # A model trained before ``reading`` (version 1): other signals read words as written, and
+    # the alignment knows no irregular verbs, as when it was trained.
+    old = DutyIndex.__new__(DutyIndex)
+    old.__setstate__({k: v for k, v in duties.__getstate__().items() if k != "reading"})
+    assert old.reading == 1 and old.read("Drove trucks") == "drove truck"
+    assert old.line_similarities(["Drove trucks"]).toarray()[0, 0] < aligned[0, 0]
+
+
+def test_free_text_keeps_abbreviations_that_are_everyday_words() -> None:
+    from mapper.normalize import normalize_text, normalize_title
+
+    # 'assist' is NOC's verb, 'it' a pronoun, 'pm' a time: expanded in titles only
+    assert normalize_text("Assist nurses; inspect it; shifts end at 11 pm") == (
+        "assist nurse inspect it shift end at 11 pm"
+    )
+    assert normalize_text("IT support") == "information technology support"
+    assert normalize_title("Assist. Manager") == "assistant manager"
+
+
 def test_expected_calibration_error() -> None:
     assert expected_calibration_error(np.array([0.9, 0.9]), np.array([1, 1])) == pytest.approx(0.1)
     assert expected_calibration_error(np.array([0.5] * 4), np.array([1, 0, 1, 0])) == pytest.approx(0.0)
