@@ -53,6 +53,10 @@ def model_path(args: argparse.Namespace) -> Path:
     return Path(args.model) if args.model else config.models_dir() / "current.pkl"
 
 
+#: The accuracy columns of a ``print_variants`` table (header, report key, format).
+ACCURACY_COLUMNS = [("top-1", "top1", ".3f"), ("top-5", "top5", ".3f")]
+
+
 def print_variants(variants: dict[str, dict], label: str, columns: list[tuple[str, str, str]]) -> None:
     """A Markdown table: one row per variant, one column per (header, key, format spec)."""
     width = max(len(label), *map(len, variants))

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.mapper_benchmark import (  # noqa: E402
+    ACCURACY_COLUMNS,
     benchmark_arguments,
     model_path,
     print_variants,
@@ -78,6 +79,10 @@ def duties_in_past_tense(text: str) -> str:
         ),
         text,
     )
+
+
+#: The two versions of every duty text the benchmark maps.
+TENSES = (("as written", lambda text: text), ("past tense", duties_in_past_tense))
 
 
 def alignment_with_truth(model: MapperModel, items: list[LabelledItem], duties: list[str]) -> dict:
@@ -144,7 +149,7 @@ def main() -> int:
     items = [i for i in read_labelled(Path(args.data)) if i.duties.strip() and not i.title.strip()]
     model = MapperModel.load(model_path(args))
     report: dict = {"data": args.data, "model": args.model or "promoted", "items": len(items), "variants": {}}
-    for name, change in (("as written", lambda t: t), ("past tense", duties_in_past_tense)):
+    for name, change in TENSES:
         duties = [change(i.duties) for i in items]
         report["variants"][name] = {
             **measure(model, items, [i.title for i in items], duties),
@@ -155,29 +160,27 @@ def main() -> int:
         report["variants"],
         "duties",
         [
-            ("top-1", "top1", ".3f"),
-            ("top-5", "top5", ".3f"),
+            *ACCURACY_COLUMNS,
             ("duty lines", "lines", "d"),
             ("line similarity to true code", "mean_line_similarity_to_true_code", ".3f"),
             ("coverage of true code", "mean_coverage_of_true_code", ".3f"),
         ],
     )
-    changes = (("as written", lambda t: t), ("past tense", duties_in_past_tense))
     queries = official_queries(model)
     report["official_queries"] = {
         name: measure(model, queries, ["" for _ in queries], [change(q.duties) for q in queries])
-        for name, change in changes
+        for name, change in TENSES
     }
     print(f"\n{len(queries)} queries of 3 NOC main duties each, no title (no labels involved)\n")
     print_variants(
         report["official_queries"],
         "duties",
-        [("top-1", "top1", ".3f"), ("top-5", "top5", ".3f"), ("mean conf", "mean_confidence", ".3f")],
+        [*ACCURACY_COLUMNS, ("mean conf", "mean_confidence", ".3f")],
     )
     report["official_main_duties"] = {
         f"{group}, {name}": official_self_alignment(model, irregular_only, change)
         for group, irregular_only in (("all", False), ("irregular verb first", True))
-        for name, change in changes
+        for name, change in TENSES
     }
     print("\nNOC's main duties, each aligned on its own (no labels involved)\n")
     print_variants(

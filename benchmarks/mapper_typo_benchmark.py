@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.mapper_benchmark import (  # noqa: E402
+    ACCURACY_COLUMNS,
     benchmark_arguments,
     model_path,
     print_variants,
@@ -90,8 +91,7 @@ def main() -> int:
         report["variants"],
         "titles",
         [
-            ("top-1", "top1", ".3f"),
-            ("top-5", "top5", ".3f"),
+            *ACCURACY_COLUMNS,
             ("mean conf", "mean_confidence", ".3f"),
             ("respelt", "respelt", ".3f"),
             ("no suggestion", "no_suggestion", ".3f"),

@@ -283,13 +283,16 @@ class DutyIndex(_Transposed):
         # those trained before ``reading`` read as its version 1, so each maps as it was trained.
         self.__dict__.update({"known_words": frozenset(), "reading": 1, **state})
 
-    def _base_text(self, normalized: str) -> str:
-        """The alignment's reading: past forms and -ing forms as their base."""
-        irregular = self.reading >= 2
+    def _reword(self, normalized: str, memo: str, **rule: bool) -> str:
+        """Each word of ``normalized`` as ``base_form(word, known_words, **rule)``, memoised in ``memo``."""
         return " ".join(
-            _memoised(self, "_base_forms", w, lambda w: base_form(w, self.known_words, irregular=irregular))
+            _memoised(self, memo, w, lambda w: base_form(w, self.known_words, **rule))
             for w in normalized.split()
         )
+
+    def _base_text(self, normalized: str) -> str:
+        """The alignment's reading: past forms and -ing forms as their base."""
+        return self._reword(normalized, "_base_forms", irregular=self.reading >= 2)
 
     def read(self, text: str) -> str:
         """Duty text as the classifier and code documents read it: normalised, past forms as
@@ -299,10 +302,7 @@ class DutyIndex(_Transposed):
         normalized = normalize_text(text)
         if self.reading < 2:
             return normalized
-        return " ".join(
-            _memoised(self, "_past_forms", w, lambda w: base_form(w, self.known_words, participles=False))
-            for w in normalized.split()
-        )
+        return self._reword(normalized, "_past_forms", participles=False)
 
     def line_similarities(self, lines: Sequence[str]) -> sp.csr_matrix:
         """Cosine similarity of each (raw) duty line to every main duty."""
