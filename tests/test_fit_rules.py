@@ -580,8 +580,8 @@ def test_spell_split_between_listed_and_unlisted_code_is_middling():
 
 
 def test_spells_are_independent_and_need_the_same_code():
-    a = spell("2025-01-01", "2025-07-31")  # 7 months
-    b = spell("2025-08-01", "2026-02-28")  # 7 months
+    a = spell("2025-01-01", "2025-07-31", title="Framer")  # 7 months
+    b = spell("2025-08-01", "2026-02-28", title="Finish carpenter")  # 7 months
     result = run("cbs-2026", "trades", person("2026-06-01", a, b), [[("72310", 0.5)], [("72310", 0.5)]])
     assert result.confidence == pytest.approx(0.25)  # both spells must be carpentry
     mixed = run(
@@ -591,6 +591,37 @@ def test_spells_are_independent_and_need_the_same_code():
         [[("72310", 0.5), ("72311", 0.5)], [("72310", 0.5), ("72311", 0.5)]],
     )
     assert mixed.confidence == pytest.approx(0.5)  # same code with probability 0.25 + 0.25
+
+
+def test_one_job_cut_into_spells_shares_one_reading():
+    # The mapper reads only the title and duties, so pieces of one job are right or wrong together:
+    # cutting a job (or writing it twice at half time) must not add chances to qualify.
+    whole = run(
+        "cbs-2026",
+        "trades",
+        person("2026-06-01", spell("2024-03-01", None, title="Butcher")),
+        [[("63201", 0.3)]],
+    )
+    pieces = person(
+        "2026-06-01",
+        spell("2024-03-01", "2025-04-30", title="Butcher"),
+        spell("2025-05-01", None, title="  BUTCHER "),  # case and spacing do not make another text
+    )
+    cut = run("cbs-2026", "trades", pieces, [[("63201", 0.3)]] * 2)
+    assert whole.confidence == cut.confidence == pytest.approx(0.3)
+    halves = person(
+        "2026-06-01",
+        spell("2024-03-01", None, hours=15, title="Butcher"),
+        spell("2024-03-01", None, hours=15, title="Butcher"),
+    )
+    assert run("cbs-2026", "trades", halves, [[("63201", 0.3)]] * 2).confidence == pytest.approx(0.3)
+    # Different texts stay independent: either half-time job alone has 13.5 months, 1 - 0.7**2.
+    other = person(
+        "2026-06-01",
+        spell("2024-03-01", None, hours=15, title="Butcher"),
+        spell("2024-03-01", None, hours=15, title="Meat cutter"),
+    )
+    assert run("cbs-2026", "trades", other, [[("63201", 0.3)]] * 2).confidence == pytest.approx(0.51)
 
 
 def test_failed_rule_gives_zero_confidence_even_with_a_sure_code():
@@ -614,7 +645,7 @@ def test_unlisted_occupation_is_a_clear_no_fit():
 def test_monte_carlo_above_the_cap_is_deterministic_and_close_to_exact():
     n = 13  # 3**13 assignments > ENUMERATION_CAP
     assert 3**n > ENUMERATION_CAP
-    spells = [spell("2024-06-01", None) for _ in range(n)]
+    spells = [spell("2024-06-01", None, title=f"Worker {k}") for k in range(n)]  # n different jobs
     predictions = [[("72310", 0.1), ("72311", 0.1)]] * n
     candidate = person("2026-06-01", *spells)
     first = run("cbs-2026", "trades", candidate, predictions)
@@ -626,7 +657,7 @@ def test_monte_carlo_above_the_cap_is_deterministic_and_close_to_exact():
 
 def test_exact_enumeration_below_the_cap():
     n = 7  # 3**7 = 2187 assignments
-    candidate = person("2026-06-01", *[spell("2024-06-01", None) for _ in range(n)])
+    candidate = person("2026-06-01", *[spell("2024-06-01", None, title=f"Worker {k}") for k in range(n)])
     result = run("cbs-2026", "trades", candidate, [[("72310", 0.1), ("72311", 0.1)]] * n)
     assert result.confidence == pytest.approx(round(1 - 0.8**n, 4))
     assert not any("Monte Carlo" in r for r in result.reasons)

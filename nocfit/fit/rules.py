@@ -14,8 +14,11 @@ Occupation categories count full-time-equivalent months per NOC code with the ca
 
 Confidence method (occupation categories). Each spell's NOC code is uncertain, so
 ``confidence`` = P(some listed code accumulates enough qualifying months), over the joint code
-assignment of the spells, treating spells as independent and each spell as taking code ``c``
-with the mapper's probability or "other" with the remaining mass. Each spell is restricted to
+assignment of the spells, each spell taking code ``c`` with the mapper's probability or "other"
+with the remaining mass. Spells with the same title, duties and distribution
+(:func:`same_reading_groups`) share one draw: the mapper's uncertainty is about the text, so one job cut into several spells is
+right or wrong for all of its pieces, and cutting it must not add chances to qualify. Spells with
+different texts are treated as independent. Each spell is restricted to
 the listed codes that could still qualify (those whose best case - every spell with any mass on
 the code assigned to it - meets the rule) plus one "other" bucket. The assignments are then
 enumerated exactly when there are at most :data:`ENUMERATION_CAP` of them, else estimated by a
@@ -345,8 +348,9 @@ def _occupation(context: _Context, category: Category, titles: dict[str, str]) -
             eligible.append(i)
 
     modes = [True, False] if rules.continuous == "unknown" else [bool(rules.continuous)]
+    draws = same_reading_groups(spells, context.dists, eligible)
     results = {
-        mode: _probability(context.dists, counter, eligible, listed, required, continuous=mode, single=single)
+        mode: _probability(context.dists, counter, draws, listed, required, continuous=mode, single=single)
         for mode in modes
     }
     confidence = round(sum(r.p_fit for r in results.values()) / len(results), CONFIDENCE_DECIMALS)
@@ -432,16 +436,35 @@ def _occupation(context: _Context, category: Category, titles: dict[str, str]) -
     return _Outcome(confidence=confidence, qualifying_months=months, best_noc=best, reasons=reasons)
 
 
+def same_reading_groups(
+    spells: Sequence[WorkSpell], dists: Sequence[dict[str, float]], indexes: Iterable[int]
+) -> list[list[int]]:
+    """``indexes`` grouped by the spell's title and duties (case and spacing ignored) and NOC
+    distribution, in order: the mapper reads only the two texts, so such spells are one reading."""
+    groups: dict[tuple[str, str, tuple[tuple[str, float], ...]], list[int]] = {}
+    for i in indexes:
+        spell = spells[i]
+        key = (
+            " ".join(spell.title.casefold().split()),
+            " ".join(spell.duties.casefold().split()),
+            tuple(dists[i].items()),
+        )
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
 def _probability(
     dists: list[dict[str, float]],
     counter: ExperienceCounter,
-    eligible: list[int],
+    draws: list[list[int]],
     listed: Sequence[str],
     required: float,
     *,
     continuous: bool,
     single: bool,
 ) -> _Probability:
+    """P(fit) over the code assignments; each group of ``draws`` (eligible spells) takes one code."""
+    eligible = sorted(i for group in draws for i in group)
     total = counter.months(eligible, continuous=continuous)
     plausible = {}
     for code in listed:
@@ -464,18 +487,19 @@ def _probability(
     if not viable or not meets(total, required):
         return _Probability(0.0, {}, plausible, total, "deterministic")
 
-    # Per spell: its viable codes plus an "other" bucket (None) with the remaining mass.
+    # Per draw (spells of one text): its viable codes plus an "other" bucket (None) with the rest.
     fixed: dict[int, str] = {}
-    variable: list[tuple[int, list[tuple[str | None, float]]]] = []
-    for i in eligible:
-        options: list[tuple[str | None, float]] = [(c, p) for c in viable if (p := dists[i].get(c, 0.0)) > 0]
+    variable: list[tuple[list[int], list[tuple[str | None, float]]]] = []
+    for group in draws:
+        dist = dists[group[0]]
+        options: list[tuple[str | None, float]] = [(c, p) for c in viable if (p := dist.get(c, 0.0)) > 0]
         other = 1.0 - sum(p for _, p in options)
         if other > 1e-12:
             options.append((None, other))
         if len(options) > 1:
-            variable.append((i, options))
+            variable.append((group, options))
         elif options and options[0][0] is not None:
-            fixed[i] = options[0][0]  # type: ignore[assignment]
+            fixed.update(dict.fromkeys(group, options[0][0]))
 
     group_of = (lambda code: code) if single else (lambda code: "*")
     qualifies_cache: dict[int, bool] = {}
@@ -519,26 +543,26 @@ def _probability(
         for combo in itertools.product(*(options for _, options in variable)):
             weight = 1.0
             assignment = dict(fixed)
-            for (i, _), (code, p) in zip(variable, combo, strict=True):
+            for (group, _), (code, p) in zip(variable, combo, strict=True):
                 weight *= p
                 if code is not None:
-                    assignment[i] = code
+                    assignment.update(dict.fromkeys(group, code))
             p_fit += account(assignment, weight)
     else:
         method = "monte carlo"
         rng = random.Random(MONTE_CARLO_SEED)
         cumulative = [
-            (i, list(itertools.accumulate(p for _, p in options)), [c for c, _ in options])
-            for i, options in variable
+            (group, list(itertools.accumulate(p for _, p in options)), [c for c, _ in options])
+            for group, options in variable
         ]
         weight = 1.0 / MONTE_CARLO_SAMPLES
         for _ in range(MONTE_CARLO_SAMPLES):
             assignment = dict(fixed)
-            for i, bounds, codes in cumulative:
+            for group, bounds, codes in cumulative:
                 r = rng.random() * bounds[-1]
                 code = codes[min(_bisect(bounds, r), len(codes) - 1)]
                 if code is not None:
-                    assignment[i] = code
+                    assignment.update(dict.fromkeys(group, code))
             p_fit += account(assignment, weight)
     return _Probability(min(p_fit, 1.0), per_code, plausible, total, method)
 
