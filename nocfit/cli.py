@@ -15,7 +15,10 @@ class UsageError(Exception):
 
 
 def _date_option(flag: str, value: str) -> dt.date:
+    """A YYYY-MM-DD date, the one form candidate files accept too (not 20260601 or 2026-W23-1)."""
     try:
+        if len(value) != 10 or value[4] != "-" or value[7] != "-":
+            raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{flag} {value!r} is not a date like 2026-06-01") from None
@@ -129,7 +132,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     from nocfit.fit_command import FitSetupError, run
 
-    as_of = _date_option("--as-of", args.as_of) if args.as_of else None
+    as_of = _date_option("--as-of", args.as_of) if args.as_of is not None else None
     try:
         return run(Path(args.candidates), as_of=as_of, output=Path(args.output) if args.output else None)
     except FitSetupError as exc:
@@ -143,7 +146,7 @@ def cmd_categories(args: argparse.Namespace) -> int:
     if args.schema:
         print_schema(sys.stdout)
         return 0
-    day = _date_option("--on", args.on) if args.on else dt.date.today()
+    day = _date_option("--on", args.on) if args.on is not None else dt.date.today()
     return print_in_force(day, sys.stdout)
 
 

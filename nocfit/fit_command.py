@@ -83,21 +83,29 @@ def print_results(assessment, out: TextIO, *, width: int = 100) -> None:
 
 
 def write_results(assessment, path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("w", encoding="utf-8") as out:
+    from nocfit.output_file import written_whole
+
+    with written_whole(path) as out:
         for result in assessment.results:
             out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
-    tmp.replace(path)
     return len(assessment.results)
 
 
 def run(input_path: Path, *, as_of: dt.date | None, output: Path | None, out: TextIO | None = None) -> int:
     from nocfit.assess import assess_file
 
+    from nocfit.output_file import OutputPathError, check_output_path
+
     out = out or sys.stdout
+    if input_path.is_dir():
+        raise FitSetupError(f"the input {input_path} is a folder; give a candidates file (.jsonl)")
     if not input_path.is_file():
         raise FitSetupError(f"input file {input_path} does not exist")
+    try:
+        if output is not None:
+            check_output_path(output, input_path=input_path)  # before the work, not after
+    except OutputPathError as exc:
+        raise FitSetupError(str(exc)) from None
     model, versions, noc_titles = load_reference()
     assessment = assess_file(
         input_path,
@@ -108,6 +116,9 @@ def run(input_path: Path, *, as_of: dt.date | None, output: Path | None, out: Te
     )
     print_results(assessment, out)
     if output is not None:
-        n = write_results(assessment, output)
+        try:
+            n = write_results(assessment, output)
+        except OutputPathError as exc:
+            raise FitSetupError(str(exc)) from None
         print(f"\nwrote {n} assessment(s) to {output}", file=out)
     return 0

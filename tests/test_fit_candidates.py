@@ -151,7 +151,6 @@ def test_missing_or_null_lists_mean_none():
     [
         {"title": "", "duties": "Drove trucks."},
         {"title": "Driver", "duties": ""},
-        {"title": "", "duties": "", "noc_code": "73300"},
         {"end": "2024-01-01"},  # one-day spell: end == start
         {"start": "2027-01-01", "end": None},  # starts after as_of: allowed, counts nothing
         {"hours_per_week": 168},
@@ -285,6 +284,10 @@ REJECTS = [
         "work_experience[0].noc_code must be a NOC 2021 code of five digits",
     ),
     (
+        json.dumps(with_spell(noc_code="3012")),
+        'noc_code must be a NOC 2021 code of five digits (a string), got "3012" (four digits: a NOC 2016 code?)',
+    ),
+    (
         json.dumps(with_spell(noc_code="313011")),
         "work_experience[0].noc_code must be a NOC 2021 code of five digits",
     ),
@@ -298,7 +301,11 @@ REJECTS = [
     ),
     (
         json.dumps(with_spell(title="", duties="  ", noc_code=None)),
-        "work_experience[0] needs a non-empty title or duties, or a claimed noc_code",
+        "work_experience[0] needs a non-empty title or duties",
+    ),
+    (
+        json.dumps(with_spell(title="", duties="", noc_code="73300")),
+        "work_experience[0] needs a non-empty title or duties: a claimed noc_code alone cannot be checked",
     ),
     (json.dumps(with_spell(title=["Nurse"])), "work_experience[0].title must be a string, got an array"),
     (json.dumps(with_spell(duties={"x": 1})), "work_experience[0].duties must be a string, got an object"),
@@ -311,6 +318,13 @@ def test_each_rule_rejects_with_a_plain_reason(line, reason):
     assert reject.line == 1
     assert reason in reject.reason, reject.reason
     assert str(reject) == f"line 1: {reject.reason}"
+
+
+def test_json_error_column_is_on_the_line_as_read_from_a_file(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b'{"candidate_id": "t", "as_of": "2026-06-01"\r\n')  # truncated: no closing brace
+    _, rejects = read_candidates_file(path, default_as_of=RUN_DATE)
+    assert [r.reason for r in rejects] == ["invalid JSON: Expecting ',' delimiter at column 44"]
 
 
 def test_unknown_noc_code_is_rejected_only_when_codes_are_known():

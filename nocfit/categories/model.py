@@ -2,7 +2,7 @@
 
 One YAML file per category-list version. Every rule field must be written out: ``null`` means
 "does not apply" and the string ``unknown`` means "the sources do not settle it", so a missing
-fact is always explicit, never silently absent. ``nocfit categories schema`` prints the JSON
+fact is always explicit, never silently absent. ``nocfit categories --schema`` prints the JSON
 Schema generated from these models.
 """
 

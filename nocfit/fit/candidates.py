@@ -30,7 +30,8 @@ Rules applied (besides the obvious types):
 * ``noc_code`` (optional, the candidate's own claim): a string of five digits, and one of
   ``known_codes`` when that set is given.
 * ``title``/``duties``/``employer`` are optional strings; a spell needs a non-empty title or
-  duties, or a claimed ``noc_code``.
+  duties. A claimed ``noc_code`` alone is not enough: claims are only checked against what the
+  mapper reads, never counted, so such a spell could only ever count as nothing.
 * ``languages``/``work_experience`` may be missing or null (= none).
 * NaN/Infinity literals, invalid UTF-8 and JSON nested too deeply are rejected as invalid JSON.
 """
@@ -193,7 +194,8 @@ def _text(raw: object) -> str:
             raise _Invalid("invalid JSON: the line is not valid UTF-8") from None
     if not isinstance(raw, str):
         raise _Invalid(f"expected a line of text, got {type(raw).__name__}")
-    return raw.lstrip("\ufeff")
+    # Without its line ending, so that a JSON error's column is on this line.
+    return raw.lstrip("\ufeff").rstrip("\r\n")
 
 
 def _no_constants(name: str) -> Any:
@@ -296,8 +298,9 @@ def _spell(item: Any, path: str, known_codes: set[str] | frozenset[str] | None) 
         raise _Invalid(f"{path}: end {end.isoformat()} is before start {start.isoformat()}")
     hours = _hours(_required(item, "hours_per_week", path), f"{path}.hours_per_week")
     noc_code = _noc_code(item.get("noc_code"), f"{path}.noc_code", known_codes)
-    if not title.strip() and not duties.strip() and noc_code is None:
-        raise _Invalid(f"{path} needs a non-empty title or duties, or a claimed noc_code")
+    if not title.strip() and not duties.strip():
+        claim = ": a claimed noc_code alone cannot be checked" if noc_code else ""
+        raise _Invalid(f"{path} needs a non-empty title or duties{claim}")
     return WorkSpell(
         title=title,
         duties=duties,
@@ -366,7 +369,8 @@ def _noc_code(value: Any, path: str, known_codes: set[str] | frozenset[str] | No
     if value is None:
         return None
     if not isinstance(value, str) or not _NOC_RE.fullmatch(value):
-        raise _Invalid(f"{path} must be a NOC 2021 code of five digits (a string), got {_show(value)}")
+        hint = " (four digits: a NOC 2016 code?)" if isinstance(value, str) and re.fullmatch("[0-9]{4}", value) else ""
+        raise _Invalid(f"{path} must be a NOC 2021 code of five digits (a string), got {_show(value)}{hint}")
     if known_codes is not None and value not in known_codes:
         raise _Invalid(f"{path}: {value} is not a known NOC 2021 unit group code")
     return value
