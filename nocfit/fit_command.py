@@ -93,7 +93,6 @@ def write_results(assessment, path: Path) -> int:
 
 def run(input_path: Path, *, as_of: dt.date | None, output: Path | None, out: TextIO | None = None) -> int:
     from nocfit.assess import assess_file
-
     from nocfit.output_file import OutputPathError, check_output_path
 
     out = out or sys.stdout

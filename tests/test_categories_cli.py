@@ -24,5 +24,6 @@ def test_schema_and_bad_date(capsys) -> None:
     assert main(["categories", "--schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert "categories" in schema["properties"] and "Rules" in schema["$defs"]
-    assert main(["categories", "--on", "June"]) == 2
-    assert "not a date" in capsys.readouterr().err
+    for bad in ["June", "20260601", "2026-W23-1", ""]:  # only YYYY-MM-DD, as in candidate files
+        assert main(["categories", "--on", bad]) == 2
+        assert "not a date like 2026-06-01" in capsys.readouterr().err

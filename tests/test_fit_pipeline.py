@@ -105,6 +105,17 @@ def test_fit_cli_writes_every_assessment(cloned, tmp_path: Path, capsys) -> None
     assert by[("ex-003", "stem")]["fit"] is True and by[("ex-004", "stem")]["fit"] is False
 
 
+def test_fit_cli_refuses_a_bad_output_path_before_the_work(tmp_path: Path, capsys) -> None:
+    (tmp_path / "a_file").write_text("")
+    for output in [tmp_path, tmp_path / "a_file" / "fit.jsonl", EXAMPLES]:
+        assert main(["fit", str(EXAMPLES), "--output", str(output)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("nocfit: error: ") and "Traceback" not in err
+    assert main(["fit", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]  # nothing written
+
+
 def test_fit_cli_rejects_bad_records_and_uses_as_of(cloned, tmp_path: Path, capsys) -> None:
     source = tmp_path / "c.jsonl"
     nurse = {

@@ -369,7 +369,11 @@ def _noc_code(value: Any, path: str, known_codes: set[str] | frozenset[str] | No
     if value is None:
         return None
     if not isinstance(value, str) or not _NOC_RE.fullmatch(value):
-        hint = " (four digits: a NOC 2016 code?)" if isinstance(value, str) and re.fullmatch("[0-9]{4}", value) else ""
+        hint = (
+            " (four digits: a NOC 2016 code?)"
+            if isinstance(value, str) and re.fullmatch("[0-9]{4}", value)
+            else ""
+        )
         raise _Invalid(f"{path} must be a NOC 2021 code of five digits (a string), got {_show(value)}{hint}")
     if known_codes is not None and value not in known_codes:
         raise _Invalid(f"{path}: {value} is not a known NOC 2021 unit group code")
