@@ -154,10 +154,11 @@ class MapperModel:
                 payload = pickle.load(handle)
         except Exception as exc:  # corrupt file, missing class, pickle from another version
             raise ModelError(f"cannot load the model at {path}: {exc}") from exc
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+        fields = payload if isinstance(payload, dict) else {}
+        model = fields.get("model")
+        if fields.get("format") != FORMAT_VERSION or not isinstance(model, MapperModel):
             raise ModelError(
                 f"{path} is not a nocfit model of format {FORMAT_VERSION}; retrain with `nocfit refresh`"
             )
-        model = payload["model"]
         model.metadata["load_seconds"] = round(time.perf_counter() - started, 3)
         return model

@@ -84,16 +84,25 @@ def cmd_map(args: argparse.Namespace) -> int:
             raise UsageError("batch mapping needs both --input and --output")
         if args.text or args.title or args.duties:
             raise UsageError("give either a query or --input/--output, not both")
-        if not Path(args.input).is_file():
+        if args.json:
+            raise UsageError("--json is for one query; a batch's format comes from --output's extension")
+        if "-" in (args.input, args.output):
+            raise UsageError("standard input/output ('-') is not supported: give file names")
+        source = Path(args.input)
+        if source.exists() and not source.is_file():
+            raise UsageError(f"the input {args.input} is not a regular file (a folder or a pipe)")
+        if not source.is_file():
             raise UsageError(f"input file {args.input} does not exist")
-    elif not (args.text or args.title or args.duties):
+    elif not any((value or "").strip() for value in (args.text, args.title, args.duties)):
         raise UsageError('give a query: nocfit map "job title or description", or --title/--duties')
+    elif args.text and (args.title or args.duties):
+        raise UsageError("give the query either as text or with --title/--duties, not both")
     if not 1 <= args.top_k <= 20:
         raise UsageError("--top-k must be between 1 and 20")
     try:
         model = mc.load_model(Path(args.model) if args.model else None)
         if args.input:
-            mapped, errors = mc.map_batch_file(
+            report = mc.map_batch_file(
                 model,
                 Path(args.input),
                 Path(args.output),
@@ -103,21 +112,13 @@ def cmd_map(args: argparse.Namespace) -> int:
                 evidence=args.evidence,
                 progress=not args.quiet,
             )
-            for error in errors[:50]:
-                print(f"nocfit map: {args.input}, {error}", file=sys.stderr)
-            if len(errors) > 50:
-                print(f"nocfit map: ... and {len(errors) - 50} more bad lines", file=sys.stderr)
-            print(
-                f"mapped {mapped} line(s) into {args.output}; {len(errors)} bad line(s) skipped",
-                file=sys.stderr,
-            )
-            return 0 if mapped or not errors else 1
+            mc.print_batch_report(report, args.input, args.output, sys.stderr)
+            return 0 if report.mapped or not report.errors else 1
     except mc.MapInputError as exc:
         raise UsageError(str(exc)) from None
     title, duties = args.title or "", args.duties or ""
     if args.text:
-        free_title, free_duties = mc.split_free_text(args.text)
-        title, duties = title or free_title, (f"{duties}\n{free_duties}".strip() if free_duties else duties)
+        title, duties = mc.split_free_text(args.text)
     mapping = model.map(title, duties, top_k=args.top_k, evidence=True)
     if args.json:
         print(json.dumps(mapping.to_dict(), ensure_ascii=False, indent=2))

@@ -10,7 +10,6 @@ mapped in chunks, so any input returns in bounded time.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sys
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from nocfit.model_store import ModelStore
 
 CHUNK = 256
 MAX_FIELD_CHARS = 20_000
+MAX_ID_CHARS = 200
 #: Batches at least this large are mapped by several processes (forked, sharing the model).
 PARALLEL_MIN_ITEMS = 2 * CHUNK
 
@@ -61,9 +61,14 @@ def split_free_text(text: str) -> tuple[str, str]:
 
 
 # ----------------------------------------------------------------------------- single query
+def _printable(text: str) -> str:
+    """The text with control characters (terminal escape codes) shown as '?', not obeyed."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
     """A readable table of the suggestions with their evidence."""
-    shown = title or "(no title)"
+    shown = _printable(title) or "(no title)"
     print(f"Query: {shown}" + (f"  (+{len(duties.split())} words of duties)" if duties else ""), file=out)
     if not mapping.suggestions:
         print(
@@ -92,7 +97,8 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
             )
             for a in s.evidence.duty_alignment[:8]:
                 target = a.noc_duty or "(no similar main duty)"
-                print(f"{'':>23}- {a.input_duty[:60]}  ->  {target[:70]} ({a.similarity:.2f})", file=out)
+                line = _printable(a.input_duty[:60])
+                print(f"{'':>23}- {line}  ->  {target[:70]} ({a.similarity:.2f})", file=out)
     flags = []
     if mapping.ambiguous:
         flags.append("AMBIGUOUS: the top suggestions are close; read the duties")
@@ -106,15 +112,29 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
 
 
 # ----------------------------------------------------------------------------- batch
+#: Extensions that tell the batch format; ``--format`` is for files whose extension does not.
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv"}
+#: CSV field separators tried on the header line, in this order (';' is Excel's in French locales).
+CSV_DELIMITERS = (",", ";", "\t")
+CSV_HEADER = ["id", "rank", "code", "title", "teer", "confidence", "method", "ambiguous"]
+UTF8_HELP = "save the file as UTF-8 (in Excel: 'CSV UTF-8')"
+
+
 def detect_format(path: Path, explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    suffix = path.suffix.lower()
-    if suffix in {".jsonl", ".ndjson", ".json"}:
-        return "jsonl"
-    if suffix in {".csv", ".tsv"}:
-        return "csv"
+    """``jsonl``, ``csv`` or ``tsv``: from the extension, else from ``--format``."""
+    known = FORMATS.get(path.suffix.lower())
+    if known or explicit:
+        return known or explicit  # type: ignore[return-value]
     raise MapInputError(f"cannot tell the format of {path.name}: use .jsonl or .csv, or pass --format")
+
+
+def check_format_option(paths: list[Path], explicit: str | None) -> None:
+    """``--format`` is for a file whose extension does not tell; an extension always wins."""
+    if explicit and all(path.suffix.lower() in FORMATS for path in paths):
+        raise MapInputError(
+            f"--format {explicit} is only for a file whose extension does not tell the format; "
+            f"{' and '.join(p.name for p in paths)} already do"
+        )
 
 
 def _text(value: object, name: str) -> str:
@@ -122,10 +142,13 @@ def _text(value: object, name: str) -> str:
         return ""
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string, not {type(value).__name__}")
-    return value[:MAX_FIELD_CHARS]
+    # A lone surrogate ("\ud800" is valid JSON) cannot be written out again: read it as U+FFFD.
+    return value[:MAX_FIELD_CHARS].encode("utf-8", "replace").decode("utf-8")
 
 
 def _item(line: int, row: object) -> BatchItem:
+    if isinstance(row, list):
+        raise ValueError("got a JSON array: batch files are JSON Lines, one object per line")
     if not isinstance(row, dict):
         raise ValueError(f"expected an object with id, title, duties; got {type(row).__name__}")
     raw_id = row.get("id")
@@ -133,10 +156,95 @@ def _item(line: int, row: object) -> BatchItem:
         raise ValueError("missing id")
     if not isinstance(raw_id, (str, int)) or isinstance(raw_id, bool):
         raise ValueError(f"id must be a string or an integer, not {type(raw_id).__name__}")
+    item_id = str(raw_id)
+    if len(item_id) > MAX_ID_CHARS:
+        raise ValueError(f"id is longer than {MAX_ID_CHARS} characters")
+    try:
+        item_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("id is not valid Unicode text (it holds a lone surrogate)") from None
     title, duties = _text(row.get("title"), "title"), _text(row.get("duties"), "duties")
     if not (title.strip() or duties.strip()):
         raise ValueError("title and duties are both empty")
-    return BatchItem(line, str(raw_id)[:200], title, duties)
+    return BatchItem(line, item_id, title, duties)
+
+
+def _decoded_lines(handle) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) of a binary file; text is None for a line that is not UTF-8."""
+    for number, raw in enumerate(handle, start=1):
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")  # the BOM Excel and PowerShell write
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield number, None
+
+
+def _jsonl_items(path: Path, lines, errors: list[str]) -> Iterator[BatchItem]:
+    for number, line in lines:
+        if line is None:
+            errors.append(f"line {number}: not UTF-8 text; {UTF8_HELP}")
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield _item(number, json.loads(line.rstrip("\r\n")))  # error columns on this line
+        except (ValueError, RecursionError) as exc:
+            hint = " (a JSON array is not JSON Lines: one object per line)" if line.strip() == "[" else ""
+            errors.append(f"line {number}: {str(exc)[:200]}{hint}")
+
+
+def _csv_items(path: Path, fmt: str, lines, errors: list[str]) -> Iterator[BatchItem]:
+    """Rows of a CSV/TSV file. Unreadable text or broken quoting stops the file (nothing is
+    written), because every row after it would be misread; a row with more cells than the
+    header is a bad line (an unquoted separator inside a field)."""
+
+    def texts():
+        for number, text in lines:
+            if text is None:
+                raise MapInputError(f"{path.name}, line {number}: not UTF-8 text; {UTF8_HELP}")
+            yield text
+
+    stream = texts()
+    header_line = next(stream, "")
+    names, delimiter = _csv_header(path, header_line, ("\t",) if fmt == "tsv" else CSV_DELIMITERS)
+    # Long duties are cut later (MAX_FIELD_CHARS); the module's 128 KiB default would stop the file.
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+    reader = csv.reader(stream, delimiter=delimiter, strict=True)
+    start = 2
+    try:
+        for cells in reader:
+            number, start = start, reader.line_num + 2  # a record's first line; the header is line 1
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > len(names):
+                errors.append(
+                    f"line {number}: {len(cells)} cells but the header has {len(names)} "
+                    f"(a {_delimiter_name(delimiter)} inside a field that is not quoted?)"
+                )
+                continue
+            try:
+                yield _item(number, dict(zip(names, cells, strict=False)))  # short rows: empty cells
+            except ValueError as exc:
+                errors.append(f"line {number}: {exc}")
+    except csv.Error as exc:
+        raise MapInputError(
+            f"{path.name}, line {start}: {exc} (a quote that is never closed?); nothing was written"
+        ) from None
+
+
+def _csv_header(path: Path, line: str, delimiters: tuple[str, ...]) -> tuple[list[str], str]:
+    """Column names (trimmed, lower case) and the separator that gives an ``id`` column."""
+    for delimiter in delimiters:
+        names = [name.strip().casefold() for name in next(csv.reader([line], delimiter=delimiter), [])]
+        if "id" in names and ({"title", "duties"} & set(names)):
+            return names, delimiter
+    found = line.strip()[:80] or "an empty file"
+    raise MapInputError(f"{path.name}: the header must name the columns id, title, duties (found: {found})")
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
 
 
 def read_batch(path: Path, fmt: str, errors: list[str]) -> Iterator[BatchItem]:
@@ -146,25 +254,63 @@ def read_batch(path: Path, fmt: str, errors: list[str]) -> Iterator[BatchItem]:
     except OSError as exc:
         raise MapInputError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
-        text = io.TextIOWrapper(handle, encoding="utf-8", errors="replace", newline="")
+        lines = _decoded_lines(handle)
         if fmt == "jsonl":
-            for number, line in enumerate(text, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield _item(number, json.loads(line))
-                except (ValueError, RecursionError) as exc:
-                    errors.append(f"line {number}: {str(exc)[:200]}")
-            return
-        reader = csv.DictReader(text)
-        if not reader.fieldnames or "id" not in reader.fieldnames:
-            raise MapInputError(f"{path.name}: the CSV header must have id, title, duties columns")
-        for row in reader:
-            number = reader.line_num
-            try:
-                yield _item(number, {k: v for k, v in row.items() if k is not None})
-            except ValueError as exc:
-                errors.append(f"line {number}: {exc}")
+            yield from _jsonl_items(path, lines, errors)
+        else:
+            yield from _csv_items(path, fmt, lines, errors)
+
+
+def check_batch(
+    input_path: Path, output_path: Path, input_format: str | None, output_format: str | None
+) -> int:
+    """Everything that can fail before mapping starts; returns the input's line count.
+
+    The whole input is read once (CSV: parsed), so a file that cannot be read fails now, not
+    after minutes of mapping.
+    """
+    from nocfit.output_file import OutputPathError, check_output_path
+
+    check_format_option([input_path, output_path], input_format or output_format)
+    in_fmt = detect_format(input_path, input_format)
+    detect_format(output_path, output_format)
+    try:
+        check_output_path(output_path, input_path=input_path)
+        check_output_path(output_path.with_name(output_path.name + ".part"), input_path=input_path)
+    except OutputPathError as exc:
+        raise MapInputError(str(exc)) from None
+    if in_fmt != "jsonl":
+        for _ in read_batch(input_path, in_fmt, []):
+            pass
+    return _count_lines(input_path)
+
+
+@dataclass
+class BatchReport:
+    mapped: int
+    errors: list[str]  # "line N: reason" for each line not mapped
+    repeated_ids: dict[str, list[int]]  # an id on several lines -> those lines (all were mapped)
+
+
+def print_batch_report(
+    report: BatchReport, source: str, target: str, err: TextIO, *, shown: int = 50
+) -> None:
+    for error in report.errors[:shown]:
+        print(f"nocfit map: {source}, {error}", file=err)
+    if len(report.errors) > shown:
+        print(f"nocfit map: ... and {len(report.errors) - shown} more bad lines", file=err)
+    if report.repeated_ids:
+        some = list(report.repeated_ids.items())[:3]
+        examples = "; ".join(f"{i!r} on lines {', '.join(map(str, lines[:5]))}" for i, lines in some)
+        print(
+            f"nocfit map: note: {len(report.repeated_ids)} id(s) appear on several lines ({examples}); "
+            "every line was mapped",
+            file=err,
+        )
+    print(
+        f"mapped {report.mapped} line(s) into {target}; {len(report.errors)} bad line(s) skipped",
+        file=err,
+    )
 
 
 def _suggestion_record(s, with_evidence: bool) -> dict:
@@ -180,6 +326,15 @@ def _suggestion_record(s, with_evidence: bool) -> dict:
     return record
 
 
+def _csv_rows(item_id: str, mapping) -> list[list]:
+    if not mapping.suggestions:  # one row still, so every input id is in the output
+        return [[item_id, "", "", "", "", "", "", mapping.ambiguous]]
+    return [
+        [item_id, rank, s.code, s.title, s.teer, s.confidence, s.method, mapping.ambiguous]
+        for rank, s in enumerate(mapping.suggestions, start=1)
+    ]
+
+
 def map_batch_file(
     model,
     input_path: Path,
@@ -191,82 +346,80 @@ def map_batch_file(
     evidence: bool = False,
     progress: bool = True,
     err: TextIO = sys.stderr,
-) -> tuple[int, list[str]]:
-    """Map every valid line of ``input_path`` into ``output_path``; returns (mapped, errors)."""
+) -> BatchReport:
+    """Map every valid line of ``input_path`` into ``output_path`` (written whole or not at all)."""
     from tqdm import tqdm
 
+    from nocfit.output_file import OutputPathError, written_whole
+
+    total = check_batch(input_path, output_path, input_format, output_format)
     in_fmt = detect_format(input_path, input_format)
     out_fmt = detect_format(output_path, output_format)
-    errors: list[str] = []
-    total = _count_lines(input_path)
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output_path.with_name(output_path.name + ".part")
-    mapped = 0
+    if evidence and out_fmt != "jsonl":
+        raise MapInputError("--evidence needs JSON Lines output (.jsonl): a CSV row has no room for it")
+    report = BatchReport(0, [], {})
+    first_line: dict[str, int] = {}
     mapper = ParallelMapper(model, workers=1 if total < PARALLEL_MIN_ITEMS else None)
     group = CHUNK * mapper.workers
-    with (
-        mapper,
-        tmp.open("w", encoding="utf-8", newline="") as out,
-        tqdm(total=total, unit="line", disable=not progress, file=err, desc="mapping") as bar,
-    ):
-        writer = None
-        if out_fmt == "csv":
-            writer = csv.writer(out)
-            writer.writerow(["id", "rank", "code", "title", "teer", "confidence", "method", "ambiguous"])
-        chunk: list[BatchItem] = []
-
-        def flush() -> None:
-            nonlocal mapped
-            pieces = [chunk[k : k + CHUNK] for k in range(0, len(chunk), CHUNK)]
-            results = mapper.map_chunks(
-                [[(i.title, i.duties) for i in piece] for piece in pieces], top_k=top_k, evidence=evidence
+    try:
+        with (
+            mapper,
+            written_whole(output_path, newline="") as out,
+            tqdm(total=total, unit="line", disable=not progress, file=err, desc="mapping") as bar,
+        ):
+            writer = (
+                csv.writer(out, delimiter="\t" if out_fmt == "tsv" else ",") if out_fmt != "jsonl" else None
             )
-            for item, mapping in zip(chunk, [m for part in results for m in part], strict=True):
-                suggestions = [_suggestion_record(s, evidence) for s in mapping.suggestions]
-                if writer is None:
-                    record = {
-                        "id": item.id,
-                        "suggestions": suggestions,
-                        "ambiguous": mapping.ambiguous,
-                        "title_duties_disagree": mapping.title_duties_disagree,
-                    }
-                    if mapping.title_read_as:
-                        record["title_read_as"] = mapping.title_read_as
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                elif not suggestions:  # one row still, so every input id is in the output
-                    writer.writerow([item.id, "", "", "", "", "", "", mapping.ambiguous])
-                else:
-                    for rank, s in enumerate(suggestions, start=1):
-                        writer.writerow(
-                            [
-                                item.id,
-                                rank,
-                                s["code"],
-                                s["title"],
-                                s["teer"],
-                                s["confidence"],
-                                s["method"],
-                                mapping.ambiguous,
-                            ]
-                        )
-                mapped += 1
-            bar.update(len(chunk))
-            chunk.clear()
+            if writer is not None:
+                writer.writerow(CSV_HEADER)
+            chunk: list[BatchItem] = []
 
-        last_line = 0
-        for item in read_batch(input_path, in_fmt, errors):
-            bar.update(max(0, item.line - last_line - 1))  # skipped (bad or blank) lines
-            last_line = item.line
-            chunk.append(item)
-            if len(chunk) >= group:
+            def flush() -> None:
+                pieces = [chunk[k : k + CHUNK] for k in range(0, len(chunk), CHUNK)]
+                results = mapper.map_chunks(
+                    [[(i.title, i.duties) for i in piece] for piece in pieces], top_k=top_k, evidence=evidence
+                )
+                for item, mapping in zip(chunk, [m for part in results for m in part], strict=True):
+                    if writer is not None:
+                        writer.writerows(_csv_rows(item.id, mapping))
+                    else:
+                        record = {
+                            "id": item.id,
+                            "suggestions": [_suggestion_record(s, evidence) for s in mapping.suggestions],
+                            "ambiguous": mapping.ambiguous,
+                            "title_duties_disagree": mapping.title_duties_disagree,
+                        }
+                        if mapping.title_read_as:
+                            record["title_read_as"] = mapping.title_read_as
+                        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    report.mapped += 1
+                bar.update(max(0, chunk[-1].line - bar.n))
+                chunk.clear()
+
+            for item in read_batch(input_path, in_fmt, report.errors):
+                if item.id in first_line:
+                    report.repeated_ids.setdefault(item.id, [first_line[item.id]]).append(item.line)
+                else:
+                    first_line[item.id] = item.line
+                chunk.append(item)
+                if len(chunk) >= group:
+                    flush()
+            if chunk:
                 flush()
-        if chunk:
-            flush()
-    tmp.replace(output_path)
-    return mapped, errors
+            bar.update(total - bar.n)  # trailing blank or bad lines
+    except OutputPathError as exc:
+        raise MapInputError(str(exc)) from None
+    return report
 
 
 _WORKER_MODEL = None
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (no traceback from each worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _map_chunk(args: tuple[list[tuple[str, str]], int, bool]):
@@ -291,23 +444,24 @@ class ParallelMapper:
         self.pool = None
         if self.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             _WORKER_MODEL = model
-            self.pool = multiprocessing.get_context("fork").Pool(self.workers)
+            self.pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_ignore_interrupts)
 
     def map_chunks(self, chunks: list[list[tuple[str, str]]], *, top_k: int, evidence: bool):
         if self.pool is None:
             return [self.model.map_batch(c, top_k=top_k, evidence=evidence) for c in chunks]
         return self.pool.map(_map_chunk, [(c, top_k, evidence) for c in chunks])
 
-    def close(self) -> None:
+    def close(self, *, failed: bool = False) -> None:
         if self.pool is not None:
-            self.pool.close()
+            # After a failure or Ctrl-C, pending work will never be collected: join() would wait forever.
+            self.pool.terminate() if failed else self.pool.close()
             self.pool.join()
 
     def __enter__(self) -> ParallelMapper:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(failed=exc_type is not None)
 
 
 def _count_lines(path: Path) -> int:

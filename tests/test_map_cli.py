@@ -141,3 +141,147 @@ def test_unknown_batch_format(cloned, tmp_path: Path, capsys) -> None:
     source.write_text("id,title\n1,cook\n")
     assert main(["map", "--input", str(source), "--output", str(tmp_path / "o.txt")]) == 2
     assert "--format" in capsys.readouterr().err
+
+
+# -- batch files as people really write them ---------------------------------------------------------
+
+
+def _fresh(tmp_path: Path) -> Path:
+    folder = tmp_path / "work"
+    folder.mkdir()
+    return folder
+
+
+def _map_file(source: Path, target: Path, *extra: str) -> int:
+    return main(["map", "--input", str(source), "--output", str(target), "--quiet", *extra])
+
+
+def test_csv_from_excel_bom_semicolons_header_case_and_long_fields(cloned, tmp_path: Path, capsys) -> None:
+    source = tmp_path / "in.csv"
+    long_duties = "Weld metal parts. " * 20_000  # 360,000 characters: over csv's default field limit
+    rows = [
+        " ID ; Title ; Duties",
+        "1;Soudeur;",
+        f"2;Welder;{long_duties}",
+        "3;Cook;Prepare meals;extra cell",
+        "4;Nurse",
+    ]
+    source.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows).encode("utf-8") + b"\r\n")
+    target = tmp_path / "out.jsonl"
+    assert _map_file(source, target) == 0
+    err = capsys.readouterr().err
+    assert "line 4: 4 cells but the header has 3 (a semicolon inside a field that is not quoted?)" in err
+    rows_out = {r["id"]: r for r in map(json.loads, target.read_text().splitlines())}
+    assert sorted(rows_out) == ["1", "2", "4"]  # a short row (no duties) is fine
+    assert rows_out["2"]["suggestions"][0]["code"] == "72106"
+
+
+def test_tsv_in_and_out(cloned, tmp_path: Path) -> None:
+    source = tmp_path / "in.tsv"
+    source.write_text("id\ttitle\tduties\n1\tBus driver\t\n")
+    target = tmp_path / "out.tsv"
+    assert _map_file(source, target) == 0
+    header, first = target.read_text().splitlines()[:2]
+    assert header.split("\t")[:3] == ["id", "rank", "code"] and first.split("\t")[:3] == ["1", "1", "73301"]
+
+
+def test_broken_csv_stops_before_any_output(cloned, tmp_path: Path, capsys) -> None:
+    tmp_path = _fresh(tmp_path)  # the installation lives in tmp_path too
+    unclosed = tmp_path / "unclosed.csv"  # row 2's quote never closes: rows 3-4 would vanish into it
+    unclosed.write_text(
+        'id,title,duties\n1,welder,Weld metal\n2,"cook,Prepare meals\n3,nurse,Care\n4,driver,Drive\n'
+    )
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("id,title,duties\n1,nurse,\n2,Électricien,\n".encode("cp1252"))
+    for source, message in [
+        (unclosed, "unclosed.csv, line 3: unexpected end of data"),
+        (latin1, "line 3: not UTF-8"),
+    ]:
+        assert _map_file(source, tmp_path / "out.jsonl") == 2
+        assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latin1.csv", "unclosed.csv"]  # no output, no .part
+
+
+def test_jsonl_bad_encoding_and_ids_are_bad_lines(cloned, tmp_path: Path, capsys) -> None:
+    source = tmp_path / "in.jsonl"
+    lines = [
+        b'{"id": "a", "title": "nurse"}',
+        '{"id": "b", "title": "\u00c9lectricien"}'.encode("cp1252"),
+        b'{"id": "\\ud800", "title": "cook"}',  # valid JSON, but no id can be written back
+        b'{"id": "c", "title": "\\ud800 cook"}',  # in a title it is read as U+FFFD
+        ('{"id": "%s", "title": "cook"}' % ("x" * 201)).encode(),
+        b'{"id": "a", "title": "welder"}',
+    ]
+    source.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n")
+    target = tmp_path / "out.jsonl"
+    assert _map_file(source, target) == 0
+    err = capsys.readouterr().err
+    assert "line 2: not UTF-8 text" in err and "line 3: id is not valid Unicode" in err
+    assert "line 5: id is longer than 200 characters" in err
+    assert "1 id(s) appear on several lines ('a' on lines 1, 6); every line was mapped" in err
+    assert [json.loads(x)["id"] for x in target.read_text().splitlines()] == ["a", "c", "a"]
+
+
+def test_output_that_would_destroy_the_input_is_refused(cloned, tmp_path: Path, capsys) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "1", "title": "nurse"}\n')
+    part = tmp_path / "res.jsonl.part"
+    part.write_text(source.read_text())
+    assert _map_file(source, source) == 2
+    assert _map_file(part, tmp_path / "res.jsonl", "--format", "jsonl") == 2
+    assert capsys.readouterr().err.count("is the input file") == 2
+    assert source.read_text() == part.read_text() == '{"id": "1", "title": "nurse"}\n'
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["map", "   "], "give a query"),
+        (["map", "nurse", "--title", "welder"], "either as text or with --title/--duties"),
+        (["map", "--input", "in.jsonl", "--output", "o.jsonl", "--json"], "--json is for one query"),
+        (["map", "--input", "in.jsonl", "--output", "o.csv", "--evidence"], "--evidence needs JSON Lines"),
+        (["map", "--input", "in.jsonl", "--output", "o.csv", "--format", "jsonl"], "extension does not tell"),
+        (["map", "--input", "-", "--output", "o.jsonl"], "standard input/output ('-') is not supported"),
+        (["map", "--input", ".", "--output", "o.jsonl"], "not a regular file"),
+    ],
+)
+def test_batch_usage_errors(cloned, tmp_path: Path, monkeypatch, argv, message, capsys) -> None:
+    tmp_path = _fresh(tmp_path)  # the installation lives in tmp_path too
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text('{"id": "1", "title": "nurse"}\n')
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_format_option_names_the_file_whose_extension_does_not_tell(cloned, tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text('{"id": "1", "title": "nurse"}\n')
+    target = tmp_path / "out.csv"
+    assert _map_file(source, target, "--format", "jsonl") == 0
+    assert target.read_text().splitlines()[1].startswith("1,1,31301,")
+
+
+def test_ctrl_c_during_a_parallel_batch_stops_promptly_and_leaves_nothing(cloned, tmp_path: Path) -> None:
+    tmp_path = _fresh(tmp_path)  # the installation lives in tmp_path too
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": str(i), "title": "cook"}) + "\n" for i in range(20_000)))
+    command = [sys.executable, "-c", "import sys; from nocfit.cli import main; sys.exit(main())"]
+    process = subprocess.Popen(
+        [*command, "map", "--quiet", "--input", str(source), "--output", str(tmp_path / "out.jsonl")],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
+        env=os.environ.copy(),
+    )
+    time.sleep(4)  # the model is loaded and workers are mapping
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=30)  # used to wait forever for the dead workers
+    assert process.returncode == 130 and err.strip() == "nocfit: interrupted"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
