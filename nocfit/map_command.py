@@ -116,7 +116,10 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv"}
 #: CSV field separators tried on the header line, in this order (';' is Excel's in French locales).
 CSV_DELIMITERS = (",", ";", "\t")
-CSV_HEADER = ["id", "rank", "code", "title", "teer", "confidence", "method", "ambiguous"]
+CSV_HEADER = [
+    "id", "rank", "code", "title", "teer", "confidence", "method",
+    "ambiguous", "title_duties_disagree", "title_read_as",
+]  # fmt: skip
 UTF8_HELP = "save the file as UTF-8 (in Excel: 'CSV UTF-8')"
 
 
@@ -327,10 +330,12 @@ def _suggestion_record(s, with_evidence: bool) -> dict:
 
 
 def _csv_rows(item_id: str, mapping) -> list[list]:
+    """One row per suggestion; the query's flags repeat on each row."""
+    flags = [mapping.ambiguous, mapping.title_duties_disagree, mapping.title_read_as or ""]
     if not mapping.suggestions:  # one row still, so every input id is in the output
-        return [[item_id, "", "", "", "", "", "", mapping.ambiguous]]
+        return [[item_id, "", "", "", "", "", "", *flags]]
     return [
-        [item_id, rank, s.code, s.title, s.teer, s.confidence, s.method, mapping.ambiguous]
+        [item_id, rank, s.code, s.title, s.teer, s.confidence, s.method, *flags]
         for rank, s in enumerate(mapping.suggestions, start=1)
     ]
 

@@ -115,6 +115,7 @@ def test_batch_csv_in_and_out(cloned, tmp_path: Path) -> None:
     assert [r["code"] for r in rows if r["id"] == "4"] == [""]
     first = [r for r in rows if r["id"] == "1" and r["rank"] == "1"][0]
     assert first["code"] == "72310"
+    assert (first["title_duties_disagree"], first["title_read_as"]) == ("False", "")
 
 
 @pytest.mark.parametrize(
