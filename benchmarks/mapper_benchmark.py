@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +49,26 @@ def benchmark_arguments(doc: str, *, model: bool = True) -> argparse.ArgumentPar
 
 
 def model_path(args: argparse.Namespace) -> Path:
-    """The --model file, or the promoted model."""
-    return Path(args.model) if args.model else config.models_dir() / "current.pkl"
+    """The --model file (absolute: the load timer runs in another folder), or the promoted model."""
+    return Path(args.model).resolve() if args.model else config.models_dir() / "current.pkl"
+
+
+def labelled_items(path: str | Path) -> list[LabelledItem]:
+    """The labelled items of ``path``; a file that cannot be scored stops the run with the reason
+    (no traceback), and repeated ids are named (each line is still scored)."""
+    try:
+        items = read_labelled(Path(path))
+    except (OSError, ValueError) as exc:
+        sys.exit(f"benchmark: {exc}")
+    if not items:
+        sys.exit(f"benchmark: no labelled items in {path}")
+    repeated = sorted(i for i, n in Counter(item.id for item in items).items() if n > 1)
+    if repeated:
+        print(
+            f"benchmark: note: {len(repeated)} id(s) on several lines, each scored: {repeated[:5]}",
+            file=sys.stderr,
+        )
+    return items
 
 
 #: The accuracy columns of a ``print_variants`` table (header, report key, format).
@@ -207,7 +225,7 @@ def _parallel_throughput(model, batch: list[tuple[str, str]]) -> float:
 def run(args: argparse.Namespace) -> dict:
     from warehouse.connection import connect
 
-    items: list[LabelledItem] = read_labelled(Path(args.data))
+    items: list[LabelledItem] = labelled_items(args.data)
     queries = [(i.title, i.duties) for i in items]
     with connect() as con:
         corpus = NocCorpus.from_duckdb(con)
@@ -220,8 +238,19 @@ def run(args: argparse.Namespace) -> dict:
         path = Path(args.results) / "benchmark_model.pkl"
         model.save(path)
     model = MapperModel.load(path)
+    unknown = sorted({i.code for i in items} - set(model.codes))
+    if unknown:  # scored as misses: no model can suggest them
+        print(
+            f"benchmark: note: labels that are no NOC 2021 unit group, scored as misses: {unknown[:10]}",
+            file=sys.stderr,
+        )
 
-    report: dict = {"data": str(args.data), "items": len(items), "model": str(path)}
+    report: dict = {
+        "data": str(args.data),
+        "items": len(items),
+        "model": str(path),
+        "unknown_labels": unknown,
+    }
     rankings, confidences = rank_items(model, items)
     ours = score(rankings, confidences, items).as_dict()
     ours |= ece_uncertainty(confidences, [r[:1] == [i.code] for r, i in zip(rankings, items, strict=True)])
@@ -259,7 +288,7 @@ def run(args: argparse.Namespace) -> dict:
     base["ece"] = None  # cosine is not a probability
     report["baseline_tfidf"] = base
     if args.conflicts:
-        conflicts = read_labelled(Path(args.conflicts))
+        conflicts = labelled_items(args.conflicts)
         report["title_duty_conflicts"] = {
             "items": len(conflicts),
             "decided_by_duties": decided_by_duties(model, conflicts),
@@ -289,7 +318,8 @@ def print_report(report: dict) -> None:
     print(f"| {'metric':<30} | {'nocfit':>10} | {'baseline TF-IDF':>15} |")
     print(f"|{'-' * 32}|{'-' * 12}:|{'-' * 17}:|")
     for label, key, pattern in rows:
-        print(f"| {label:<30} | {fmt(ours.get(key), pattern):>10} | {fmt(base.get(key), pattern):>15} |")
+        theirs = None if key == "mean_confidence" else base.get(key)  # a cosine, not a probability
+        print(f"| {label:<30} | {fmt(ours.get(key), pattern):>10} | {fmt(theirs, pattern):>15} |")
     print(
         f"| {'batch items/s with evidence':<30} | {fmt(ours['batch_items_per_second_with_evidence'], '{:,}'):>10} | {'':>15} |"
     )

@@ -22,10 +22,11 @@ from benchmarks.mapper_benchmark import (  # noqa: E402
     CONFLICTS,
     benchmark_arguments,
     decided_by_duties,
+    labelled_items,
     write_results,
 )
 from mapper.corpus import NocCorpus  # noqa: E402
-from mapper.evaluate import rank_items, read_labelled, score  # noqa: E402
+from mapper.evaluate import rank_items, score  # noqa: E402
 
 
 def main() -> int:
@@ -36,8 +37,8 @@ def main() -> int:
     from mapper.train import train
     from warehouse.connection import connect
 
-    items = read_labelled(Path(args.data))
-    conflicts = read_labelled(CONFLICTS)
+    items = labelled_items(args.data)
+    conflicts = labelled_items(CONFLICTS)
     with connect() as con:
         corpus = NocCorpus.from_duckdb(con)
     rows = []

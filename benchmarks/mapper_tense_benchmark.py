@@ -30,12 +30,13 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.mapper_benchmark import (  # noqa: E402
     ACCURACY_COLUMNS,
     benchmark_arguments,
+    labelled_items,
     model_path,
     print_variants,
     write_results,
 )
 from benchmarks.mapper_typo_benchmark import measure  # noqa: E402
-from mapper.evaluate import LabelledItem, read_labelled  # noqa: E402
+from mapper.evaluate import LabelledItem  # noqa: E402
 from mapper.model import MapperModel  # noqa: E402
 from mapper.normalize import split_duties  # noqa: E402
 from mapper.signals import coverage  # noqa: E402
@@ -146,7 +147,7 @@ def official_queries(model: MapperModel, per_code: int = 3, seed: int = 0) -> li
 
 def main() -> int:
     args = benchmark_arguments(__doc__).parse_args()
-    items = [i for i in read_labelled(Path(args.data)) if i.duties.strip() and not i.title.strip()]
+    items = [i for i in labelled_items(args.data) if i.duties.strip() and not i.title.strip()]
     model = MapperModel.load(model_path(args))
     report: dict = {"data": args.data, "model": args.model or "promoted", "items": len(items), "variants": {}}
     for name, change in TENSES:

@@ -22,11 +22,12 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.mapper_benchmark import (  # noqa: E402
     ACCURACY_COLUMNS,
     benchmark_arguments,
+    labelled_items,
     model_path,
     print_variants,
     write_results,
 )
-from mapper.evaluate import LabelledItem, read_labelled  # noqa: E402
+from mapper.evaluate import LabelledItem  # noqa: E402
 from mapper.model import MapperModel  # noqa: E402
 
 MIN_LETTERS = 4
@@ -77,7 +78,7 @@ def main() -> int:
     parser = benchmark_arguments(__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="draws of random typos")
     args = parser.parse_args()
-    items = [i for i in read_labelled(Path(args.data)) if any(len(w) >= MIN_LETTERS for w in i.title.split())]
+    items = [i for i in labelled_items(args.data) if any(len(w) >= MIN_LETTERS for w in i.title.split())]
     model = MapperModel.load(model_path(args))
     report: dict = {"data": args.data, "items": len(items), "variants": {}}
     report["variants"]["as written"] = measure(model, items, [i.title for i in items])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 
@@ -72,8 +73,46 @@ class NocCorpus:
         return cls(
             unit_groups=unit_groups,
             titles=titles,
-            duties=[tuple(d) for d in duties],
+            duties=without_subheadings([tuple(d) for d in duties], titles),
             lead_statements=[tuple(x) for x in leads],
             workplaces=[tuple(x) for x in workplaces],
             source_fingerprint=(fingerprint_rows[0] or "") if fingerprint_rows else "",
         )
+
+
+def without_subheadings(
+    duties: list[tuple[str, str]], titles: list[tuple[str, str, str]]
+) -> list[tuple[str, str]]:
+    """The main duties without the sub-headings that OaSIS puts among them.
+
+    Unit groups of several occupations list each one's duties under its name ("Court clerks",
+    "Court officers" in 14103; "Barbers" in 63210). Such a line is no duty: it would match a
+    letter's title, count in the coverage denominator, and show as a "closest main duty". A
+    line is a sub-heading when it is short (at most 6 words, no comma, no final full stop) and
+    either reads as a title of its own unit group, or ends in the plural of a word that ends
+    many official titles ('operators', 'supervisors') and does not start with a verb that
+    starts longer duties.
+    """
+    from mapper.normalize import normalize_title, singular
+
+    own: dict[str, set[str]] = defaultdict(set)
+    heads: Counter[str] = Counter()
+    for code, title, kind in titles:
+        if kind.startswith("all_examples_fr"):
+            continue
+        norm = normalize_title(title)
+        if norm:
+            own[code].add(norm)
+            heads[norm.split()[-1]] += 1
+    verbs = Counter(duty.split()[0].lower() for _, duty in duties if len(duty.split()) > 6)
+
+    def subheading(code: str, line: str) -> bool:
+        words = line.split()
+        if not words or len(words) > 6 or "," in line or line.rstrip().endswith("."):
+            return False
+        if normalize_title(line) in own[code]:
+            return True
+        last = words[-1].lower()
+        return singular(last) != last and heads[singular(last)] >= 10 and verbs[words[0].lower()] < 2
+
+    return [(code, duty) for code, duty in duties if not subheading(code, duty)]

@@ -50,7 +50,7 @@ class Evaluation:
 def read_labelled(path: Path) -> list[LabelledItem]:
     """Labelled items from a JSON Lines file; a malformed line raises ValueError naming it."""
     items = []
-    with Path(path).open(encoding="utf-8") as handle:
+    with Path(path).open(encoding="utf-8-sig") as handle:  # a BOM is no part of line 1
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from mapper.index import DutyIndex, TitleIndex
+from mapper.normalize import MAX_DUTY_LINES
 from mapper.results import DutyAlignment, Evidence, TitleMatch
 
 MAX_TITLES = 3
-MAX_ALIGNED_LINES = 20
+#: Every duty line the query was read as (the same lines as the coverage and the signals).
+MAX_ALIGNED_LINES = MAX_DUTY_LINES
 
 
 def aligned_line_similarities(q, duties: DutyIndex) -> np.ndarray | None:
@@ -35,10 +37,12 @@ def explain(
     if q.title_norm:
         rows = titles.rows_of_code[code]
         if len(rows):
-            scores = process.cdist(
-                [q.title_norm], [titles.titles[r] for r in rows], scorer=fuzz.token_set_ratio
-            )[0]
-            for k in np.argsort(-scores, kind="stable")[:MAX_TITLES]:
+            choices = [titles.titles[r] for r in rows]
+            scores = process.cdist([q.title_norm], choices, scorer=fuzz.token_set_ratio)[0]
+            # token_set_ratio gives 100 to any title that holds the query's words; among those,
+            # the closest whole title (the exact one, when there is one) comes first.
+            closeness = process.cdist([q.title_norm], choices, scorer=fuzz.ratio)[0]
+            for k in np.lexsort((-closeness, -scores))[:MAX_TITLES]:
                 evidence.matched_titles.append(
                     TitleMatch(titles.display[rows[k]], round(float(scores[k]) / 100, 3))
                 )

@@ -59,7 +59,11 @@ class MapperModel:
     def map_batch(
         self, queries: Sequence[tuple[str, str]], *, top_k: int = 5, evidence: bool = True
     ) -> list[Mapping]:
-        """Map (title, duties) pairs; either may be empty. Returns one Mapping per query."""
+        """Map (title, duties) pairs; either may be empty. Returns one Mapping per query, with at
+        most ``top_k`` suggestions (fewer when fewer codes are candidates; none when the input has
+        no official word)."""
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
         prepared = [prepare(t, d, self.parts.titles, self.parts.duties) for t, d in queries]
         # Input without one official word (or a typo of one) has nothing to map: any code
         # would be a guess, so it gets no suggestion rather than a made-up confidence.
@@ -105,9 +109,8 @@ class MapperModel:
                     else Evidence(),
                 )
             )
-        ambiguous = (
-            len(suggestions) > 1 and suggestions[0].confidence - suggestions[1].confidence < AMBIGUITY_MARGIN
-        )
+        best_two = np.sort(probs)[::-1][:2]  # of all candidates: the flag must not depend on top_k
+        ambiguous = len(best_two) > 1 and best_two[0] - best_two[1] < AMBIGUITY_MARGIN
         title_code = duty_code = None
         disagree = False
         if q.title_norm and len(q.duty_lines) >= DISAGREEMENT_MIN_LINES:

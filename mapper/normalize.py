@@ -18,6 +18,8 @@ from functools import lru_cache
 
 MAX_TITLE_CHARS = 300
 MAX_TEXT_CHARS = 20_000
+#: Duty lines read from one query: the alignment, its coverage and the signals all use these.
+MAX_DUTY_LINES = 40
 
 ABBREVIATIONS = {
     "sr": "senior",
@@ -25,16 +27,20 @@ ABBREVIATIONS = {
     "jr": "junior",
     "jnr": "junior",
     "mgr": "manager",
+    "mgrs": "manager",
     "mngr": "manager",
     "mgmt": "management",
     "asst": "assistant",
+    "assts": "assistant",
     "assist": "assistant",
     "assoc": "associate",
     "tech": "technician",
     "techs": "technician",
     "technol": "technologist",
     "eng": "engineer",
+    "engs": "engineer",
     "engr": "engineer",
+    "engrs": "engineer",
     "engg": "engineering",
     "admin": "administrative",
     "adm": "administrative",
@@ -51,11 +57,15 @@ ABBREVIATIONS = {
     "rep": "representative",
     "reps": "representative",
     "coord": "coordinator",
+    "coords": "coordinator",
     "supv": "supervisor",
+    "supvs": "supervisor",
     "supvr": "supervisor",
     "supt": "superintendent",
     "dir": "director",
+    "dirs": "director",
     "exec": "executive",
+    "execs": "executive",
     "vp": "vice president",
     "svp": "senior vice president",
     "avp": "assistant vice president",
@@ -130,8 +140,13 @@ ABBREVIATIONS = {
     "p&c": "property and casualty",
 }
 
-# Words that mark a grade or contract, not an occupation.
-GRADE_WORDS = frozenset("i ii iii iv v vi 1 2 3 4 5 level grade step".split())
+# Words that mark a grade or contract, not an occupation: numerals always; 'level', 'grade' and
+# 'step' only before a numeral ("Clerk Grade 3"), since official titles use them otherwise
+# ("grade school teacher", "grade tamper").
+GRADE_NUMERALS = frozenset("i ii iii iv v vi 1 2 3 4 5".split())
+GRADE_NOUNS = frozenset("level grade step".split())
+#: Initials written with dots ("V.P.", "I.T.", "R.N."), read as the plain acronym.
+_DOTTED_INITIALS = re.compile(r"(?<![\w.])([A-Za-z](?:\.[A-Za-z])+)\.?(?!\w)")
 _CONTRACT = re.compile(
     r"\b(?:full|part)[\s-]?time\b|\b\d+\s*(?:months?|mos?|years?|yrs?)\b|\b(?:temporary|temp|on[\s-]?site)\b"
 )
@@ -176,7 +191,8 @@ _GENDER_PAIR = re.compile(r"\b(\w*?)(man|men)/wo(?:man|men)\b", re.IGNORECASE)
 
 def fold(text: str) -> str:
     """Lower case without accents, HTML entities or tags; bounded length."""
-    text = html.unescape(_TAG.sub(" ", text[:MAX_TEXT_CHARS]))
+    # Tags again after unescaping: "&lt;b&gt;" is a tag too.
+    text = _TAG.sub(" ", html.unescape(_TAG.sub(" ", text[:MAX_TEXT_CHARS])))
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch) and (ch.isprintable() or ch.isspace()))
     return _GENDER_PAIR.sub(r"\1\2", text.lower())
@@ -266,7 +282,7 @@ def _drop_acronyms(text: str) -> str:
 
 @lru_cache(maxsize=100_000)
 def _normalize_title(text: str) -> str:
-    text = fold(_drop_acronyms(text))
+    text = fold(_drop_acronyms(_join_initials(text)))
     text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
     text = re.sub(r"\bw/", "with ", text)
     text = _TRAILING_CONTRACT.sub(" ", _CONTRACT.sub(" ", text))
@@ -278,10 +294,25 @@ def _normalize_title(text: str) -> str:
     text = _invert_comma(text)
     tokens = [t.strip("&") or t for t in _NON_WORD.sub(" ", text).split()]
     tokens = _expand([t for t in tokens if t and t != "&"])
-    kept = [t for t in tokens if t not in GRADE_WORDS]
+    kept = _without_grades(tokens)
     tokens = kept or tokens
     tokens = [singular(t) for t in tokens]
     return _rewrite_of(" ".join(tokens))
+
+
+def _join_initials(text: str) -> str:
+    return _DOTTED_INITIALS.sub(
+        lambda m: m.group(1).replace(".", ""), text
+    )  # "R.N" too (split_roles strips the dot)
+
+
+def _without_grades(tokens: list[str]) -> list[str]:
+    nxt = [*tokens[1:], ""][: len(tokens)]
+    return [
+        t
+        for t, after in zip(tokens, nxt, strict=True)
+        if t not in GRADE_NUMERALS and not (t in GRADE_NOUNS and after in GRADE_NUMERALS)
+    ]
 
 
 def split_roles(text: str, heads: frozenset[str] = frozenset()) -> list[str]:
@@ -291,7 +322,8 @@ def split_roles(text: str, heads: frozenset[str] = frozenset()) -> list[str]:
     piece ends in a word that ends official titles (``heads``: 'clerk', 'cashier', ...); a
     piece like 'client engagement' after 'manager,' is a specialty, not a second role.
     """
-    text = _GENDER_PAIR.sub(r"\1\2", html.unescape(text[:MAX_TITLE_CHARS]))
+    text = _TAG.sub(" ", html.unescape(_TAG.sub(" ", text[:MAX_TITLE_CHARS])))
+    text = _GENDER_PAIR.sub(r"\1\2", text)
     parts = [p.strip(" ,.-") for p in _SEPARATORS.split(text)]
     parts = [piece for p in parts for piece in _comma_roles(p, heads)]
     parts = [p for p in parts if re.search(r"[^\W\d_]", p)]
@@ -311,13 +343,14 @@ def _comma_roles(part: str, heads: frozenset[str]) -> list[str]:
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\r+|\s+[•·▪●\-–*]\s+|^\s*[•·▪●\-–*]\s*", re.M)
 
 
-def split_duties(text: str, *, max_lines: int = 40) -> list[str]:
-    """Duty lines of free text: bullet lines or sentences, each of a few words at least."""
+def split_duties(text: str, *, max_lines: int = MAX_DUTY_LINES) -> list[str]:
+    """Duty lines of free text: bullet lines or sentences with a word of 3 letters or more
+    ("Clean" is a duty; "-", "1." and "N/A" are not); at most ``max_lines``."""
     text = text[:MAX_TEXT_CHARS]
     lines = []
     for part in _SENTENCE.split(text):
         part = part.strip(" \t.;:-•·▪●*")
-        if len(part) >= 8 and re.search(r"[^\W\d_]{3}", part):
+        if len(part) >= 4 and re.search(r"[^\W\d_]{3}", part):
             lines.append(part)
         if len(lines) >= max_lines:
             break
@@ -327,7 +360,7 @@ def split_duties(text: str, *, max_lines: int = 40) -> list[str]:
 def normalize_text(text: str) -> str:
     """Canonical form of free text (duties): folded, abbreviations expanded (not those that are
     also everyday words, ``TITLE_ONLY_ABBREVIATIONS``), plurals reduced."""
-    text = _CAPITAL_IT.sub("information technology", text[:MAX_TEXT_CHARS])
+    text = _CAPITAL_IT.sub("information technology", _join_initials(text[:MAX_TEXT_CHARS]))
     tokens = _NON_WORD.sub(" ", fold(text)).split()
     return " ".join(singular(t) for t in _expand(tokens, keep=TITLE_ONLY_ABBREVIATIONS))
 

@@ -85,3 +85,61 @@ def test_tense_benchmark_runs(refreshed: dict[str, str], few_items: Path, tmp_pa
     assert official["all, as written"]["similarity_to_itself"] == pytest.approx(1.0, abs=1e-3)
     # 'Drove', 'Taught', 'Oversaw' are read as NOC's 'Drive', 'Teach', 'Oversee'
     assert official["irregular verb first, past tense"]["similarity_to_itself"] > 0.99
+
+
+def test_a_file_that_cannot_be_scored_stops_with_the_reason(
+    refreshed: dict[str, str], tmp_path: Path
+) -> None:
+    cases = {
+        "empty.jsonl": ("", "no labelled items in"),
+        "nine.jsonl": ('{"id": "1", "title": "cook", "noc2021_code": "6320"}\n', "is not a five-digit code"),
+    }
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(PROJECT_ROOT / "benchmarks" / "mapper_benchmark.py"),
+                "--data",
+                str(tmp_path / name),
+            ],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **refreshed},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_relative_model_path_and_a_bom_are_read(
+    refreshed: dict[str, str], few_items: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "bom.jsonl"
+    data.write_bytes(b"\xef\xbb\xbf" + few_items.read_bytes())
+    model = Path(refreshed["NOCFIT_MODELS"]) / "current.pkl"
+    relative = os.path.relpath(model, tmp_path)  # from the caller's folder, not the project's
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT_ROOT / "benchmarks" / "mapper_benchmark.py"),
+            "--data",
+            str(data),
+            "--model",
+            relative,
+            "--results",
+            str(tmp_path / "results"),
+            "--batch-items",
+            "20",
+            "--conflicts",
+            "",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, **refreshed, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr  # the load timer used to look for the model in the project
+    (written,) = (tmp_path / "results").glob("*.json")
+    assert json.loads(written.read_text())["items"] == 8

@@ -4,6 +4,7 @@ the targets are measured by benchmarks/mapper_benchmark.py)."""
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import duckdb
@@ -85,6 +86,18 @@ def test_flags(model: MapperModel) -> None:
     assert disagree.title_only_code == "21232" and disagree.duties_only_code == "73300"
     vague = model.map("Associate")
     assert vague.ambiguous and vague.suggestions[0].confidence < 0.5
+    # The flag compares the two best codes whatever the number of suggestions asked for.
+    assert model.map("Associate", top_k=1).ambiguous and len(model.map("Associate", top_k=1).suggestions) == 1
+    with pytest.raises(ValueError, match="top_k"):
+        model.map("Associate", top_k=0)
+
+
+def test_evidence_lists_every_duty_line_and_the_exact_title_first(model: MapperModel) -> None:
+    duties = "\n".join(f"Prepare and cook meal number {i} for the guests" for i in range(30))
+    aligned = model.map("Cook", duties).suggestions[0].evidence.duty_alignment
+    assert len(aligned) == 30  # not cut at 20
+    nurse = model.map("Registered nurse").suggestions[0].evidence.matched_titles
+    assert nurse[0].title == "Registered nurse (R.N.)"  # of the titles holding both words, the closest
 
 
 def test_empty_and_garbage_inputs_give_no_suggestion(model: MapperModel) -> None:
@@ -186,6 +199,10 @@ def test_missing_or_corrupt_model_is_explained(tmp_path: Path) -> None:
     (tmp_path / "bad.pkl").write_bytes(b"not a pickle")
     with pytest.raises(ModelError, match="cannot load"):
         MapperModel.load(tmp_path / "bad.pkl")
+    for payload in ({"format": 2}, {"format": 2, "model": [1]}, [1]):  # loads, but is no model
+        (tmp_path / "other.pkl").write_bytes(pickle.dumps(payload))
+        with pytest.raises(ModelError, match="not a nocfit model"):
+            MapperModel.load(tmp_path / "other.pkl")
 
 
 def test_a_worse_candidate_is_not_promoted_but_the_refresh_publishes(

@@ -38,6 +38,19 @@ from warehouse import schema
         ("HR Generalist", "human resource generalist"),
         ("Business Analyst", "business analyst"),  # 'business' keeps its s
         ("&ndash; Welder &amp; fitter", "welder fitter"),
+        # Dotted initials read as the acronym: the dots used to split them into lost letters.
+        ("V.P. of Sales", "sales vice president"),
+        ("I.T. Manager", "information technology manager"),
+        ("Mgr. of H.R.", "human resource manager"),
+        ("R.N", "registered nurse"),  # split_roles strips the last dot
+        ("Ph.D. student", "ph d student"),  # not initials
+        ("Sr Mgrs", "senior manager"),  # plural abbreviations
+        ("Asst Engs", "assistant engineer"),
+        # A grade noun goes only before a numeral; official titles use it otherwise.
+        ("Clerk Grade 3", "clerk"),
+        ("Clerk, Level II", "clerk"),
+        ("Grade school teacher", "grade school teacher"),
+        ("&lt;b&gt;Manager&lt;/b&gt;", "manager"),  # an escaped tag is a tag
     ],
 )
 def test_normalize_title(raw: str, expected: str) -> None:
@@ -54,6 +67,26 @@ def test_split_roles_and_duties() -> None:
     assert split_roles("  ") == []
     lines = split_duties("Assess patients. Administer medication;\n• Chart care\n- Educate families\nok")
     assert lines == ["Assess patients", "Administer medication", "Chart care", "Educate families"]
+    assert split_duties("Cook\nClean\n-\n1.\nN/A\nServe food") == ["Cook", "Clean", "Serve food"]
+    assert split_roles("<b>Mgr</b>") == ["Mgr"]
+
+
+def test_subheadings_among_main_duties_are_not_duties() -> None:
+    from mapper.corpus import without_subheadings
+
+    titles = [("14103", "court clerk", "index")] + [
+        (f"9{i:04d}", f"x{i} operator", "index") for i in range(12)
+    ]
+    duties = [
+        ("14103", "Court clerks"),  # a title of its own unit group
+        ("14103", "Prepare court files, court dockets and other documents"),
+        ("92101", "Water treatment plant operators"),  # ends in the plural of a title word
+        ("92101", "Monitor the readings on the control panel of the plant"),
+        ("92102", "Monitor the flow of liquid waste through the plant and its tanks"),
+        ("92101", "Monitor operators"),  # starts with a verb that starts longer duties
+        ("92101", "Adjust operators."),  # a sentence
+    ]
+    assert without_subheadings(duties, titles) == [duties[1], *duties[3:]]
 
 
 def test_normaliser_is_bounded_on_huge_and_hostile_input() -> None:
