@@ -256,7 +256,7 @@ class DutyIndex(_Transposed):
     vectorizer: Tfidf
     matrix: sp.csr_matrix
     rows_of_code: list[np.ndarray]
-    known_words: frozenset[str]  # words of the main duties, less stop words: the base forms
+    known_words: frozenset[str]  # words of the main duties (stop words too): the base forms
     #: How this index (and the model around it) reads duty text: 1 = only the alignment reads
     #: regular inflections as their base (models of 5d28382 to fe85186); 2 = irregular past
     #: forms too, and every duty signal reads past forms as their base (``read``).
@@ -264,13 +264,12 @@ class DutyIndex(_Transposed):
 
     @classmethod
     def build(cls, pairs: Sequence[tuple[str, str]], codes: Sequence[str]) -> DutyIndex:
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
         position = {c: i for i, c in enumerate(codes)}
         duties = [d for _, d in pairs]
         row_code = np.asarray([position[c] for c, _ in pairs], dtype=np.int32)
         normalized = [normalize_text(d) for d in duties]
-        known = frozenset(w for text in normalized for w in text.split()) - ENGLISH_STOP_WORDS
+        # Stop words too: 'kept' must read as 'keep' (a stop word) for both tenses to score alike.
+        known = frozenset(w for text in normalized for w in text.split())
         index = cls(duties, row_code, None, None, [], known, reading=2)  # type: ignore[arg-type]
         index.vectorizer, index.matrix = Tfidf.fit_transform(
             [index._base_text(t) for t in normalized], ngram_range=(1, 2), stop_words="english"

@@ -369,7 +369,8 @@ def normalize_text(text: str) -> str:
 #: "Taught apprentices", "Oversaw production". Participles used as adjectives read as their verb
 #: ('worn parts' -> 'wear part'), which keeps the meaning. Left out on purpose: forms that are
 #: another word in NOC's duties ('ground' faults, 'wound' care, a 'saw', 'felt', 'left', 'found').
-#: Entries whose base NOC's main duties lack (or that are stop words, 'keep') change nothing.
+#: Entries whose base NOC's main duties lack change nothing. A base that is a stop word ('keep',
+#: 'take') is read too, and then dropped like the present tense.
 IRREGULAR_PAST = {
     "arose": "arise", "bent": "bend", "bought": "buy", "brought": "bring", "built": "build",
     "caught": "catch", "chose": "choose", "chosen": "choose", "dealt": "deal", "drew": "draw",

@@ -37,6 +37,16 @@ def _warehouse_summary() -> list[tuple[str, int]]:
         return [(name, row_count(con, name)) for (name,) in tables]
 
 
+def _refresh_failed(what: str, report, outcome: str) -> int:
+    if report.interrupted:
+        raise KeyboardInterrupt  # "nocfit: interrupted", exit 130; the snapshot was not published
+    print(f"\n{what} FAILED after {report.seconds:.1f}s (run {report.run_id}):", file=sys.stderr)
+    for error in dict.fromkeys(report.errors):
+        print(f"  - {error}", file=sys.stderr)
+    print(outcome, file=sys.stderr)
+    return 1
+
+
 def cmd_refresh(args: argparse.Namespace) -> int:
     from nocfit.runner import run_job
     from pipelines.defs.automation import REFRESH_DOWNLOADS_CONFIG
@@ -51,18 +61,21 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         tags[RETRAIN_TAG] = "true"
     run_config = REFRESH_DOWNLOADS_CONFIG if args.download else {}
     report = run_job("refresh", tags=tags, run_config=run_config)
-    if report.success:
-        print("\nassessing the example candidates (data/examples/candidates.jsonl)")
-        examples = run_job(
-            "assess_candidates", partition_key=EXAMPLES_BATCH, add_partition=(BATCHES.name, EXAMPLES_BATCH)
-        )
-        report = examples if not examples.success else report
     if not report.success:
-        print(f"\nrefresh FAILED after {report.seconds:.1f}s (run {report.run_id}):", file=sys.stderr)
-        for error in dict.fromkeys(report.errors):
-            print(f"  - {error}", file=sys.stderr)
-        print(f"The published warehouse {warehouse} was left unchanged.", file=sys.stderr)
-        return 1
+        return _refresh_failed("refresh", report, f"The published warehouse {warehouse} was left unchanged.")
+    print("\nassessing the example candidates (data/examples/candidates.jsonl)")
+    examples = run_job(
+        "assess_candidates",
+        tags={FORCE_TAG: "true"} if args.force else {},
+        partition_key=EXAMPLES_BATCH,
+        add_partition=(BATCHES.name, EXAMPLES_BATCH),
+    )
+    if not examples.success:
+        return _refresh_failed(
+            "assessing the example candidates",
+            examples,
+            f"The refresh itself was published to {warehouse}; only the examples' new assessment is missing.",
+        )
     print(f"\nrefresh finished in {report.seconds:.1f}s (run {report.run_id})")
     for reason in report.held_back:
         print(f"WARNING: the new mapper model was NOT promoted; the current one is kept ({reason})")

@@ -243,10 +243,11 @@ def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def promote(con: duckdb.DuckDBPyConnection, store: ModelStore, candidate: Path, run_id: str) -> Path:
-    """Make the candidate current and record it in mapper.promotions."""
-    path = store.promote(candidate)
-    meta = store.current_metadata() or {}  # the JSON beside the model: no need to unpickle it
+def record_promotion(con: duckdb.DuckDBPyConnection, store: ModelStore, candidate: Path, run_id: str) -> Path:
+    """Record in mapper.promotions that the candidate becomes current (``store.promote`` does it,
+    once the snapshot holding this record is published); returns the current model's path."""
+    path = store.current_path
+    meta = store.metadata_of(candidate) or {}  # the JSON beside the model: no need to unpickle it
     with transaction(con):
         insert_rows(
             con,

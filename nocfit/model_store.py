@@ -57,8 +57,13 @@ class ModelStore:
         return self.folder / "candidates" / f"{run_id}.pkl"
 
     def current_metadata(self) -> dict | None:
-        meta = self.current_path.with_name(CURRENT + ".json")
-        if not (self.current_path.exists() and meta.exists()):
+        return self.metadata_of(self.current_path)
+
+    @staticmethod
+    def metadata_of(model_path: Path) -> dict | None:
+        """The JSON metadata saved beside a model file, if both are there and readable."""
+        meta = model_path.with_name(model_path.name + ".json")
+        if not (model_path.exists() and meta.exists()):
             return None
         try:
             return json.loads(meta.read_text())

@@ -66,11 +66,24 @@ class RunReport:
     #: Failed promotion gates: the tables were published but the new model was not promoted.
     held_back: list[str] = field(default_factory=list)
 
+    @property
+    def interrupted(self) -> bool:
+        """Stopped by Ctrl-C or SIGTERM (Dagster reports it as a step failure)."""
+        return any("DagsterExecutionInterruptedError" in e for e in self.errors)
+
+
+#: Exceptions of these packages carry messages written for the user (file, line, what to do).
+_OUR_PACKAGES = ("nocfit.", "mapper.", "warehouse.", "pipelines.")
+
 
 def _root_cause(error) -> str:
-    """The innermost user-facing message of a Dagster SerializableErrorInfo."""
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
+    """The user-facing message of a Dagster SerializableErrorInfo: the innermost error that
+    nocfit raised itself (it names the file or URL), else the innermost of all."""
+    chain = [error]
+    while getattr(chain[-1], "cause", None) is not None:
+        chain.append(chain[-1].cause)
+    ours = [e for e in chain if (getattr(e, "message", "") or "").lstrip().startswith(_OUR_PACKAGES)]
+    error = (ours or chain)[-1]
     message = (getattr(error, "message", "") or "").strip()
     if not message:
         return "unknown error"

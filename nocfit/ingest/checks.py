@@ -65,6 +65,25 @@ def no_empty_text(con: duckdb.DuckDBPyConnection, table: str, column: str) -> Ch
     return CheckOutcome(empty == 0, f"{empty} empty {column} values in {table}", {"empty": empty})
 
 
+def profiles_cover_unit_groups(con: duckdb.DuckDBPyConnection, table: str) -> CheckOutcome:
+    """Every unit group has rows in an OaSIS text table (each publishes all 516): a file cut
+    at a line break parses cleanly, and would otherwise publish and train on half the duties."""
+    missing = [
+        row[0]
+        for row in con.execute(
+            f"SELECT code FROM noc.unit_groups EXCEPT SELECT code FROM {table} ORDER BY 1"
+        ).fetchall()
+    ]
+    covered = _scalar(con, f"SELECT count(DISTINCT code) FROM {table}")
+    return CheckOutcome(
+        covered > 0 and not missing,
+        f"{table} covers {covered} unit groups; missing {len(missing)}, e.g. {missing[:10]}"
+        if missing
+        else f"{table} covers all {covered} unit groups",
+        {"covered": covered, "missing": len(missing)},
+    )
+
+
 def concordance_covers_unit_groups(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
     missing = [
         row[0]

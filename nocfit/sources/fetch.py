@@ -63,6 +63,22 @@ class _Retryable(Exception):
     pass
 
 
+def _check_content(url: str, part: Path, suffix: str) -> None:
+    """Refuse a body that cannot be the file: a web page for a CSV/JSON file, or JSON that does
+    not parse. The full parse happens at ingest; this only keeps a good cached copy from being
+    replaced by an error page."""
+    if suffix not in {".csv", ".json"}:
+        return
+    head = part.read_bytes()[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] == b"<":
+        raise SourceError(f"{url} sent a web page or XML, not a {suffix} file: {head[:60]!r}")
+    if suffix == ".json":
+        try:
+            json.loads(part.read_bytes())
+        except ValueError as exc:
+            raise SourceError(f"{url} sent a .json file that does not parse: {exc}") from None
+
+
 @dataclass
 class Downloader:
     """HTTP GET with timeout and retries; ``sleep`` is injectable so tests stay fast."""
@@ -81,6 +97,10 @@ class Downloader:
         part = dest.with_name(dest.name + ".part")
 
         def stream(response) -> None:
+            kind = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if kind == "text/html" and dest.suffix.lower() != ".html":
+                # An error or login page answered with 200: no file of ours, and no reason to retry.
+                raise SourceError(f"{url} sent a web page ({kind}), not the {dest.suffix} file")
             expected = response.headers.get("Content-Length")
             received = 0
             with part.open("wb") as out:
@@ -96,7 +116,8 @@ class Downloader:
 
         try:
             self._with_retries(url, stream)
-            os.replace(part, dest)
+            _check_content(url, part, dest.suffix.lower())
+            os.replace(part, dest)  # only a plausible file replaces the copy already here
         finally:
             part.unlink(missing_ok=True)
 

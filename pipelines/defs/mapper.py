@@ -111,11 +111,13 @@ def promoted_model(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelStoreResource
 ) -> dg.MaterializeResult:
     store = models.store()
-    path = mapper_ops.promote(
-        warehouse.connection(), store, store.candidate_path(context.run.run_id), context.run.run_id
-    )
+    candidate = store.candidate_path(context.run.run_id)
+    mapper_ops.record_promotion(warehouse.connection(), store, candidate, context.run.run_id)
     warehouse.mark_changed()
-    return dg.MaterializeResult(metadata={"path": str(path), "status": "promoted"})
+    # The model becomes current with the snapshot that records it: a run that fails in another
+    # step publishes neither (it used to swap the model in and keep the old tables).
+    warehouse.after_publish(lambda: store.promote(candidate))
+    return dg.MaterializeResult(metadata={"path": str(store.current_path), "status": "promoted"})
 
 
 ASSETS = [candidate_model, evaluations, promoted_model]

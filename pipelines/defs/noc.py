@@ -144,6 +144,20 @@ CHECKS = [
         partial(checks.no_empty_text, table="noc.main_duties", column="duty"),
         description="No empty main duties.",
     ),
+    *[
+        table_check(
+            table,
+            "covers_all_unit_groups",
+            partial(checks.profiles_cover_unit_groups, table=table),
+            description="Every NOC 2021 unit group has rows here (OaSIS publishes all 516).",
+        )
+        for table in (
+            "noc.main_duties",
+            "noc.lead_statements",
+            "noc.employment_requirements",
+            "noc.workplaces",
+        )
+    ],
     table_check(
         "noc.concordance_2016_2021",
         "covers_all_unit_groups",

@@ -81,6 +81,7 @@ class WarehouseResource(dg.ConfigurableResource):
     _session = PrivateAttr(default=None)
     _begin_error = PrivateAttr(default=None)
     _log = PrivateAttr(default=None)
+    _after_publish = PrivateAttr(default_factory=list)
 
     def published_path(self) -> Path:
         return Path(self.path).expanduser().resolve() if self.path else config.warehouse_path()
@@ -114,6 +115,11 @@ class WarehouseResource(dg.ConfigurableResource):
             self._session = session
         return self._session.connection()
 
+    def after_publish(self, action) -> None:
+        """Run ``action()`` once this run's snapshot is published, and never if it is not: what
+        the snapshot records (e.g. a model promotion) must not happen without it."""
+        self._after_publish.append(action)
+
     def mark_changed(self) -> None:
         """Record that this run wrote something, so the snapshot is worth publishing."""
         if self._session is not None:
@@ -121,6 +127,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         session, self._session = self._session, None
+        actions, self._after_publish = self._after_publish, []
         self._begin_error = None
         if session is None:
             return
@@ -135,6 +142,8 @@ class WarehouseResource(dg.ConfigurableResource):
             message = f"the warehouse snapshot was not published: {type(exc).__name__}: {exc}"
             self._say(message, "error")
             raise SnapshotNotPublished(message) from exc
+        for action in actions:
+            action()
 
 
 class ModelStoreResource(dg.ConfigurableResource):
