@@ -38,6 +38,12 @@ def unknown_code(path: Path) -> None:
     path.write_bytes(b"\r\n".join(lines))
 
 
+def cut_at_a_line_break(path: Path) -> None:
+    """Half the rows, cut cleanly: every line parses, so only coverage can tell."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[: len(lines) // 2]))
+
+
 def truncated_mid_quote(path: Path) -> None:
     data = path.read_bytes()
     cut = data.index(b'"', len(data) // 2) + 5  # stop inside a quoted cell
@@ -52,6 +58,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ),
     (STRUCTURE, to_cp1252, ["noc-2021-v1.0-classification-structure.csv", "not valid UTF-8", "cp1252"]),
     (DUTIES, truncate, ["main-duties_oasis-2023_v1.0.csv", "truncated"]),
+    (DUTIES, cut_at_a_line_break, ["noc.main_duties covers", "unit groups; missing"]),
     (CONCORDANCE, truncated_mid_quote, ["noc2016v1_3-noc2021v1_0-eng.csv", "line", "truncated"]),
     (TITLES, unknown_code, ["example-titles_oasis_2023_v1.0.csv", "line 1001", "unknown NOC code 99999"]),
 ]

@@ -146,3 +146,24 @@ def test_definitions_validate_with_dagster_tooling(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_error_lines_name_nocfits_own_message_over_the_librarys_cause() -> None:
+    from dagster._utils.error import SerializableErrorInfo
+
+    from nocfit.runner import RunReport, _root_cause
+
+    http = SerializableErrorInfo("urllib.error.HTTPError: HTTP Error 404: Not Found\n", [], "HTTPError")
+    ours = SerializableErrorInfo(
+        "nocfit.sources.fetch.SourceError: https://x/ee_rounds_123_en.json answered HTTP 404 Not Found\n",
+        [],
+        "SourceError",
+        cause=http,
+    )
+    step = SerializableErrorInfo(
+        "dagster._core.errors.DagsterExecutionStepExecutionError: step\n", [], "E", cause=ours
+    )
+    assert _root_cause(step) == "SourceError: https://x/ee_rounds_123_en.json answered HTTP 404 Not Found"
+    assert _root_cause(http) == "HTTPError: HTTP Error 404: Not Found"  # nothing of ours: the innermost
+    stopped = RunReport("r", False, 1.0, ["ircc/rounds FAILED: DagsterExecutionInterruptedError"])
+    assert stopped.interrupted and not RunReport("r", False, 1.0, ["x FAILED: ValueError: no"]).interrupted

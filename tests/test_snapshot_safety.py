@@ -387,6 +387,38 @@ def other(warehouse: WarehouseResource) -> None:
     warehouse.connection()
 
 
+PROMISED: list[str] = []
+
+
+@dg.asset
+def promises(warehouse: WarehouseResource) -> None:
+    warehouse.connection()
+    warehouse.after_publish(lambda: PROMISED.append("model promoted"))
+
+
+@dg.asset
+def breaks(warehouse: WarehouseResource) -> None:
+    warehouse.connection()
+    raise RuntimeError("the rounds file is broken")
+
+
+def test_what_a_run_records_happens_only_if_its_snapshot_is_published(tmp_path: Path) -> None:
+    """A failed refresh used to swap in the new model while keeping the old tables."""
+    PROMISED.clear()
+    published = tmp_path / "w.duckdb"
+    resources = {"warehouse": WarehouseResource(path=str(published))}
+    assert not dg.materialize([promises, breaks], resources=resources, raise_on_error=False).success
+    assert not dg.materialize([promises, scratch], resources=resources, raise_on_error=False).success
+    assert PROMISED == []  # a failed step, then a snapshot that could not be published
+
+
+def test_what_a_run_records_happens_once_its_snapshot_is_published(cloned: dict[str, str]) -> None:
+    PROMISED.clear()
+    resources = {"warehouse": WarehouseResource(path=cloned["NOCFIT_WAREHOUSE"])}
+    assert dg.materialize([promises, scratch], resources=resources).success
+    assert PROMISED == ["model promoted"]
+
+
 def test_a_snapshot_that_cannot_be_published_fails_the_run(tmp_path: Path) -> None:
     """Publishing happens in resource teardown; its failure used to leave the run SUCCESS."""
     published = tmp_path / "w.duckdb"

@@ -22,7 +22,8 @@ class OfficialSite:
     """Serves the shared files under their official URL paths, plus a CKAN package_show API.
 
     ``faults[name]`` is a list of behaviours consumed one per request for that file name:
-    "503", "truncate" (Content-Length larger than the body) or "slow" (sleeps 2 s).
+    "503", "truncate" (Content-Length larger than the body), "slow" (sleeps 2 s), "webpage" (an
+    error page with status 200, as captive portals and CDNs send) or "garbled" (200, not the file).
     """
 
     def __init__(self, shared: Path) -> None:
@@ -93,6 +94,15 @@ class OfficialSite:
         elif fault == "slow":
             time.sleep(2)
             self._send(request, 200, body)
+        elif fault == "webpage":
+            page = b"<html><body>Service temporarily unavailable</body></html>"
+            request.send_response(200)
+            request.send_header("Content-Type", "text/html; charset=utf-8")
+            request.send_header("Content-Length", str(len(page)))
+            request.end_headers()
+            request.wfile.write(page)
+        elif fault == "garbled":
+            self._send(request, 200, b"\n<!DOCTYPE html>" if name.endswith(".csv") else b'{"rounds": [')
         elif fault == "truncate":
             request.send_response(200)
             request.send_header("Content-Length", str(len(body)))
@@ -173,6 +183,21 @@ def test_truncated_transfer_is_retried_and_never_left_behind(tmp_path: Path, sit
     with pytest.raises(SourceError, match="after 3 attempts"):
         folder.fetch(spec("noc_concordance"))
     assert not any((tmp_path / "cache").rglob("*.csv*"))
+
+
+@pytest.mark.parametrize("fault", ["webpage", "garbled"])
+@pytest.mark.parametrize("name", ["ee_rounds_123_en.json", "noc-2021-v1.0-classification-structure.csv"])
+def test_a_body_that_is_not_the_file_never_replaces_the_cached_copy(
+    tmp_path: Path, site: OfficialSite, shared_data: Path, name: str, fault: str
+) -> None:
+    source = next(s for s in SOURCES if s.name == name)
+    folder, messages = folder_for(tmp_path / "cache", site)
+    assert folder.fetch(source).downloaded  # a good copy in the cache
+    site.faults[name] = [fault]
+    again = folder.fetch(source, refresh=True)  # a scheduled re-download meets an error page
+    assert not again.downloaded and again.path.read_bytes() == (shared_data / source.relpath).read_bytes()
+    assert any("keeping the copy" in m for m in messages)
+    assert not list((tmp_path / "cache").rglob("*.part"))
 
 
 def test_timeout_is_retried(tmp_path: Path, site: OfficialSite) -> None:

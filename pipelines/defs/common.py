@@ -7,7 +7,7 @@ import dagster as dg
 from nocfit import config
 from nocfit.ingest.checks import CheckOutcome
 from nocfit.ingest.load import LoadResult
-from pipelines.defs.resources import SourcesResource, WarehouseResource
+from pipelines.defs.resources import SourcesResource, WarehouseResource, say
 
 #: Run tag that makes every loader rebuild even when its inputs did not change.
 FORCE_TAG = "nocfit/force"
@@ -59,7 +59,9 @@ def source_table_asset(
     def _asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource
     ) -> dg.MaterializeResult:
-        folder = sources.source_folder(log=context.log.info)
+        # Downloads, retries and "keeping the copy already here" reach the terminal too: a
+        # refresh that silently fell back to an old file would look like a fresh one.
+        folder = sources.source_folder(log=lambda message: say(context.log, message))
         return load_result(load(warehouse.connection(), folder, force=forced(context)), warehouse)
 
     return _asset
