@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -28,6 +29,8 @@ class NocCorpus:
     duties: list[tuple[str, str]] = field(default_factory=list)
     lead_statements: list[tuple[str, str]] = field(default_factory=list)
     workplaces: list[tuple[str, str]] = field(default_factory=list)  # (code, workplace or employer)
+    #: sha256 of the texts above: a model is retrained exactly when what it learns from changed
+    #: (not when a source file it never reads changed, and also when an optional file went away).
     source_fingerprint: str = ""
 
     @classmethod
@@ -66,18 +69,24 @@ class NocCorpus:
         workplaces = con.execute(
             "SELECT DISTINCT code, workplace FROM noc.workplaces ORDER BY code, workplace"
         ).fetchall()
-        fingerprint_rows = con.execute(
-            "SELECT string_agg(source_key || '=' || sha256, ';' ORDER BY source_key) FROM meta.source_files "
-            "WHERE source_key LIKE 'noc_%' OR source_key LIKE 'oasis_%'"
-        ).fetchone()
-        return cls(
+        corpus = cls(
             unit_groups=unit_groups,
             titles=titles,
             duties=without_subheadings([tuple(d) for d in duties], titles),
             lead_statements=[tuple(x) for x in leads],
             workplaces=[tuple(x) for x in workplaces],
-            source_fingerprint=(fingerprint_rows[0] or "") if fingerprint_rows else "",
         )
+        corpus.source_fingerprint = corpus.content_fingerprint()
+        return corpus
+
+    def content_fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        groups = [(u.code, u.title, u.teer, u.definition) for u in self.unit_groups.values()]
+        for rows in (groups, self.titles, self.duties, self.lead_statements, self.workplaces):
+            for row in rows:
+                digest.update(("\x1f".join(map(str, row)) + "\x1e").encode())
+            digest.update(b"\x1d")
+        return digest.hexdigest()
 
 
 def without_subheadings(

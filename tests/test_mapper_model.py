@@ -228,3 +228,18 @@ def test_a_worse_candidate_is_not_promoted_but_the_refresh_publishes(
         # The evaluation of the rejected candidate was published; no second promotion recorded.
         assert con.execute("SELECT count(DISTINCT run_id) FROM mapper.evaluations").fetchone()[0] == 2
         assert con.execute("SELECT count(*) FROM mapper.promotions").fetchone()[0] == 1
+
+
+def test_the_model_fingerprint_follows_what_the_mapper_reads(cloned: dict[str, str]) -> None:
+    """A change to a file the mapper never reads used to retrain it (3 minutes), and an optional
+    file that went away left the model as it was."""
+    import duckdb
+
+    from mapper.corpus import NocCorpus
+
+    with duckdb.connect(cloned["NOCFIT_WAREHOUSE"]) as con:
+        before = NocCorpus.from_duckdb(con).source_fingerprint
+        con.execute("UPDATE meta.source_files SET sha256 = 'edited' WHERE source_key = 'noc_concordance'")
+        assert NocCorpus.from_duckdb(con).source_fingerprint == before
+        con.execute("DELETE FROM noc.all_examples WHERE lang = 'fr'")
+        assert NocCorpus.from_duckdb(con).source_fingerprint != before
