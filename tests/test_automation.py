@@ -166,7 +166,9 @@ def test_sources_folder_sensor_runs_on_content_changes(
     assert not same.run_requests and same.skip_message == "no source file changed"
 
     rounds = writable_sources / ROUNDS
-    rounds.write_bytes(rounds.read_bytes().replace(b'"drawCRS":"382"', b'"drawCRS":"383"', 1))
+    pristine = rounds.read_bytes()
+    edited = pristine.replace(b'"drawCRS":"382"', b'"drawCRS":"383"', 1)
+    rounds.write_bytes(edited)
     changed = tick(first.cursor)
     [request] = changed.run_requests
     assert request.job_name in (None, "refresh_sources") and sensor.job_name == "refresh_sources"
@@ -174,6 +176,13 @@ def test_sources_folder_sensor_runs_on_content_changes(
     assert request.tags["nocfit/changed"] == "ircc_rounds"
     assert request.run_key and json.loads(changed.cursor)["ircc_rounds"] == file_sha256(rounds)
     assert not tick(changed.cursor).run_requests
+    # Back to the first content, then the change again: each is a change, each gets a new key.
+    rounds.write_bytes(pristine)
+    back = tick(changed.cursor)
+    rounds.write_bytes(edited)
+    forth = tick(back.cursor)
+    keys = {request.run_key, back.run_requests[0].run_key, forth.run_requests[0].run_key}
+    assert len(keys) == 3
 
     monkeypatch.delenv("NOCFIT_SOURCES")  # the download cache: the schedules handle it
     assert "NOCFIT_SOURCES is not set" in tick(None).skip_message

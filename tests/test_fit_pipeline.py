@@ -172,9 +172,15 @@ def test_inbox_sensor_starts_one_idempotent_run_per_file(cloned, tmp_path: Path)
 
     instance = dg.DagsterInstance.ephemeral()
 
-    def tick() -> dg.SensorResult:
-        return candidate_inbox(dg.build_sensor_context(instance=instance))
+    cursor: list[str | None] = [None]
 
+    def tick() -> dg.SensorResult:
+        result = candidate_inbox(dg.build_sensor_context(instance=instance, cursor=cursor[0]))
+        cursor[0] = result.cursor
+        return result
+
+    batch = inbox / "batch-1.jsonl"
+    first_content = batch.read_text()
     result = tick()
     assert [r.partition_key for r in result.run_requests] == ["batch-1.jsonl"]
     run_key = result.run_requests[0].run_key
@@ -182,12 +188,19 @@ def test_inbox_sensor_starts_one_idempotent_run_per_file(cloned, tmp_path: Path)
     assert result.dynamic_partitions_requests[0].partition_keys == ["batch-1.jsonl"]
     instance.add_dynamic_partitions("candidate_batches", ["batch-1.jsonl"])
 
-    # Same content -> same run key (Dagster never starts a run twice for a key); new content -> new key.
+    # Same content -> no new run; new content -> a run; back to the first content -> a run again.
     again = tick()
-    assert again.run_requests[0].run_key == run_key and not again.dynamic_partitions_requests
-    (inbox / "batch-1.jsonl").write_text(EXAMPLES.read_text().splitlines()[0] + "\n")
+    assert not again.run_requests and not again.dynamic_partitions_requests
+    batch.write_text(EXAMPLES.read_text().splitlines()[0] + "\n")
     changed = tick()
     assert changed.run_requests[0].run_key != run_key
+    batch.write_text(first_content)
+    assert [r.partition_key for r in tick().run_requests] == ["batch-1.jsonl"]
+    batch.rename(inbox / "elsewhere.txt")  # taken out, then dropped in again unchanged
+    assert not tick().run_requests
+    (inbox / "elsewhere.txt").rename(batch)
+    assert [r.partition_key for r in tick().run_requests] == ["batch-1.jsonl"]
+    batch.write_text(EXAMPLES.read_text().splitlines()[0] + "\n")  # one candidate, for what follows
 
     # The partition run writes the batch; re-running it replaces, never duplicates.
     job = defs.resolve_job_def("assess_candidates")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 import dagster as dg
 
@@ -139,7 +140,9 @@ def sources_folder_sensor(context: dg.SensorEvaluationContext):
         return dg.SkipReason("no source file changed")
     context.update_cursor(json.dumps(hashes, sort_keys=True))
     return dg.RunRequest(
-        run_key=f"sources-{digest[:16]}",
+        # The cursor decides what is a change; the key only has to be new for each change. A key
+        # per content would drop a return to a state seen before (A -> B -> A -> B).
+        run_key=f"sources-{digest[:16]}-{time.time_ns()}",
         tags={**_tags("sources_folder_sensor", "sensor", "sources"), "nocfit/changed": ",".join(changed)},
     )
 

@@ -6,7 +6,9 @@ key includes the file's sha256, so an unchanged file is never processed twice); 
 Only counts and ids reach logs and metadata: candidate data is personal.
 """
 
+import json
 import re
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -81,24 +83,35 @@ assess_candidates_job = dg.define_asset_job(
 
 @dg.sensor(job=assess_candidates_job, minimum_interval_seconds=30)
 def candidate_inbox(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """One run per new or changed *.jsonl file in NOCFIT_INBOX (run key = name + content hash)."""
+    """One run per new or changed *.jsonl file in NOCFIT_INBOX.
+
+    The cursor holds each file's content hash as last seen: a file runs when its hash differs
+    from that, so a file changed back to earlier content, or removed and dropped in again, runs
+    again (a run key per content would have been skipped by Dagster as already seen).
+    """
     inbox = config.inbox_dir()
     if not inbox.is_dir():
         return dg.SensorResult(skip_reason=f"inbox {inbox} does not exist")
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     known = set(context.instance.get_dynamic_partitions(BATCHES.name))
+    now: dict[str, str] = {}
     new_keys, requests = [], []
     for path in sorted(inbox.glob("*.jsonl")):
         if not _SAFE_KEY.match(path.name):
             context.log.warning(f"ignoring inbox file with an unusable name: {path.name!r}")
             continue
+        now[path.name] = digest = file_sha256(path)
+        if seen.get(path.name) == digest:
+            continue
         if path.name not in known:
             new_keys.append(path.name)
         requests.append(
-            dg.RunRequest(partition_key=path.name, run_key=f"{path.name}:{file_sha256(path)[:16]}")
+            dg.RunRequest(partition_key=path.name, run_key=f"{path.name}:{digest[:16]}:{time.time_ns()}")
         )
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[BATCHES.build_add_request(new_keys)] if new_keys else [],
+        cursor=json.dumps(now, sort_keys=True),
     )
 
 
