@@ -167,3 +167,28 @@ def test_error_lines_name_nocfits_own_message_over_the_librarys_cause() -> None:
     assert _root_cause(http) == "HTTPError: HTTP Error 404: Not Found"  # nothing of ours: the innermost
     stopped = RunReport("r", False, 1.0, ["ircc/rounds FAILED: DagsterExecutionInterruptedError"])
     assert stopped.interrupted and not RunReport("r", False, 1.0, ["x FAILED: ValueError: no"]).interrupted
+
+
+def test_an_optional_file_that_went_away_leaves_the_records(cloned: dict[str, str], tmp_path: Path) -> None:
+    """The bilingual index removed from the sources: its rows and its meta.source_files row go,
+    and meta.source_changes records the removal (it used to stay listed as loaded)."""
+    import duckdb
+
+    from nocfit.ingest.noc_tables import load_all_examples
+    from nocfit.sources.fetch import SourceFolder
+
+    empty = SourceFolder(tmp_path / "no-optional-files", download=False)
+    with duckdb.connect(cloned["NOCFIT_WAREHOUSE"]) as con:
+        before = con.execute(
+            "SELECT rows FROM meta.source_files WHERE source_key = 'noc_examples_bilingual'"
+        ).fetchone()
+        assert before and before[0] > 0
+        result = load_all_examples(con, empty)
+        assert result.changed and result.rows == 0
+        assert not con.execute(
+            "SELECT * FROM meta.source_files WHERE source_key = 'noc_examples_bilingual'"
+        ).fetchall()
+        assert con.execute(
+            "SELECT new_sha256, rows_before, rows_after FROM meta.source_changes "
+            "WHERE source_key = 'noc_examples_bilingual' ORDER BY changed_at DESC LIMIT 1"
+        ).fetchone() == ("", before[0], 0)

@@ -87,6 +87,22 @@ def record_source(
     return changed
 
 
+def forget_sources_gone(con: duckdb.DuckDBPyConnection, table: str, kept: Sequence[str]) -> None:
+    """Files that used to feed ``table`` and are gone (an optional file removed) leave
+    meta.source_files, and meta.source_changes records the removal (new_sha256 '', 0 rows)."""
+    gone = con.execute(
+        "SELECT source_key, file_name, sha256, rows FROM meta.source_files "
+        "WHERE list_contains(tables, ?) AND NOT list_contains(?::VARCHAR[], source_key)",
+        [table, list(kept)],
+    ).fetchall()
+    for key, name, sha, rows in gone:
+        con.execute(
+            "INSERT INTO meta.source_changes VALUES (?, ?, ?, '', ?, 0, ?)",
+            [key, name, sha, rows, datetime.now()],
+        )
+        con.execute("DELETE FROM meta.source_files WHERE source_key = ?", [key])
+
+
 def load_table(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -117,6 +133,7 @@ def load_table(
         for key, rows in per_source.items():
             insert_rows(con, table, rows)
             record_source(con, by_key[key], hashes[key], len(rows), [table])
+        forget_sources_gone(con, table, kept=list(per_source))
         if after_insert is not None:
             after_insert(con)
         set_fingerprint(con, table, built_from)
