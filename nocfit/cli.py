@@ -16,8 +16,10 @@ class UsageError(Exception):
 
 def _date_option(flag: str, value: str) -> dt.date:
     """A YYYY-MM-DD date, the one form candidate files accept too (not 20260601 or 2026-W23-1)."""
+    from nocfit.fit.candidates import DATE_PATTERN
+
     try:
-        if len(value) != 10 or value[4] != "-" or value[7] != "-":
+        if not DATE_PATTERN.fullmatch(value):
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:

@@ -265,9 +265,15 @@ def read_batch(path: Path, fmt: str, errors: list[str]) -> Iterator[BatchItem]:
 
 
 def check_batch(
-    input_path: Path, output_path: Path, input_format: str | None, output_format: str | None
-) -> int:
-    """Everything that can fail before mapping starts; returns the input's line count.
+    input_path: Path,
+    output_path: Path,
+    input_format: str | None,
+    output_format: str | None,
+    *,
+    evidence: bool = False,
+) -> tuple[int, str, str]:
+    """Everything that can fail before mapping starts; returns the input's line count and the
+    input and output formats.
 
     The whole input is read once (CSV: parsed), so a file that cannot be read fails now, not
     after minutes of mapping.
@@ -276,7 +282,9 @@ def check_batch(
 
     check_format_option([input_path, output_path], input_format or output_format)
     in_fmt = detect_format(input_path, input_format)
-    detect_format(output_path, output_format)
+    out_fmt = detect_format(output_path, output_format)
+    if evidence and out_fmt != "jsonl":
+        raise MapInputError("--evidence needs JSON Lines output (.jsonl): a CSV row has no room for it")
     try:
         check_output_path(output_path, input_path=input_path)
         check_output_path(output_path.with_name(output_path.name + ".part"), input_path=input_path)
@@ -285,7 +293,7 @@ def check_batch(
     if in_fmt != "jsonl":
         for _ in read_batch(input_path, in_fmt, []):
             pass
-    return _count_lines(input_path)
+    return _count_lines(input_path), in_fmt, out_fmt
 
 
 @dataclass
@@ -357,11 +365,9 @@ def map_batch_file(
 
     from nocfit.output_file import OutputPathError, written_whole
 
-    total = check_batch(input_path, output_path, input_format, output_format)
-    in_fmt = detect_format(input_path, input_format)
-    out_fmt = detect_format(output_path, output_format)
-    if evidence and out_fmt != "jsonl":
-        raise MapInputError("--evidence needs JSON Lines output (.jsonl): a CSV row has no room for it")
+    total, in_fmt, out_fmt = check_batch(
+        input_path, output_path, input_format, output_format, evidence=evidence
+    )
     report = BatchReport(0, [], {})
     first_line: dict[str, int] = {}
     mapper = ParallelMapper(model, workers=1 if total < PARALLEL_MIN_ITEMS else None)

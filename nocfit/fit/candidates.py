@@ -76,7 +76,8 @@ ISO_COUNTRIES = frozenset(
     )
 )
 
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: The one date form nocfit accepts, in candidate files and in command-line options.
+DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NOC_RE = re.compile(r"[0-9]{5}")
 
 
@@ -334,7 +335,7 @@ def _string(item: dict[str, Any], key: str, path: str) -> str:
 def _date(value: Any, path: str) -> dt.date:
     if not isinstance(value, str):
         raise _Invalid(f"{path} must be a date string YYYY-MM-DD, got {_show(value)}")
-    if not _DATE_RE.fullmatch(value):
+    if not DATE_PATTERN.fullmatch(value):
         raise _Invalid(f"{path}: invalid date {_show(value)} (expected YYYY-MM-DD)")
     try:
         day = dt.date.fromisoformat(value)

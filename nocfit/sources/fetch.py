@@ -69,12 +69,13 @@ def _check_content(url: str, part: Path, suffix: str) -> None:
     replaced by an error page."""
     if suffix not in {".csv", ".json"}:
         return
-    head = part.read_bytes()[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    body = part.read_bytes()
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head[:1] == b"<":
         raise SourceError(f"{url} sent a web page or XML, not a {suffix} file: {head[:60]!r}")
     if suffix == ".json":
         try:
-            json.loads(part.read_bytes())
+            json.loads(body)
         except ValueError as exc:
             raise SourceError(f"{url} sent a .json file that does not parse: {exc}") from None
 
