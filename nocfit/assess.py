@@ -170,17 +170,33 @@ class BatchOutcome:
     assessments: int = 0
 
 
+def batch_fingerprint(path: Path, model_fingerprint: str, definitions: str, today: dt.date) -> str:
+    """What a batch's assessment depends on: the file, the model, the category lists and, only
+    when some record has no ``as_of`` of its own, the run date (a file whose records all carry
+    their date is not re-assessed every day)."""
+    import hashlib
+
+    from nocfit.sources.fetch import file_sha256
+
+    undated, _ = read_candidates_file(path, default_as_of=dt.date.min)
+    parts = [
+        file_sha256(path),
+        model_fingerprint,
+        hashlib.sha256(definitions.encode()).hexdigest(),
+        today.isoformat() if any(c.as_of == dt.date.min for c in undated) else "dated records",
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
 def assess_batch_into_warehouse(con, batch: str, path: Path, store, *, force: bool = False) -> BatchOutcome:
     """Assess one batch file into the candidates.* tables, replacing that batch's rows.
 
-    Skipped when the file, the promoted model, the category lists and the date (records without
-    ``as_of`` are assessed as of today) are all unchanged since the batch was last written.
+    Skipped when the file, the promoted model, the category lists and, if some record has no
+    ``as_of`` of its own (it is assessed as of today), the date are all unchanged since the batch
+    was last written.
     """
-    import hashlib
-
     from nocfit.categories.load import versions_from_warehouse
     from nocfit.ingest.noc_tables import unit_group_titles
-    from nocfit.sources.fetch import file_sha256
     from warehouse.tables import get_fingerprint, insert_rows, set_fingerprint, transaction
 
     model_meta = store.current_metadata() or {}
@@ -188,13 +204,7 @@ def assess_batch_into_warehouse(con, batch: str, path: Path, store, *, force: bo
         "SELECT string_agg(definition, '' ORDER BY version_id) FROM ircc.category_versions"
     ).fetchone()[0]
     today = dt.date.today()
-    parts = [
-        file_sha256(path),
-        str(model_meta.get("fingerprint")),
-        hashlib.sha256((definitions or "").encode()).hexdigest(),
-        today.isoformat(),
-    ]
-    fingerprint = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    fingerprint = batch_fingerprint(path, str(model_meta.get("fingerprint")), definitions or "", today)
     key = f"candidates:{batch}"
     if not force and get_fingerprint(con, key) == fingerprint:
         counts = {
