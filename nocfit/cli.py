@@ -101,13 +101,15 @@ def cmd_map(args: argparse.Namespace) -> int:
             raise UsageError("give either a query or --input/--output, not both")
         if args.json:
             raise UsageError("--json is for one query; a batch's format comes from --output's extension")
-        if "-" in (args.input, args.output):
-            raise UsageError("standard input/output ('-') is not supported: give file names")
-        source = Path(args.input)
-        if source.exists() and not source.is_file():
-            raise UsageError(f"the input {args.input} is not a regular file (a folder or a pipe)")
-        if not source.is_file():
-            raise UsageError(f"input file {args.input} does not exist")
+        if args.input != mc.STDIO:
+            source = Path(args.input)
+            if source.exists() and not source.is_file():
+                raise UsageError(
+                    f"the input {args.input} is not a regular file (a folder or a pipe); "
+                    "to read a pipe, use --input - and standard input"
+                )
+            if not source.is_file():
+                raise UsageError(f"input file {args.input} does not exist")
     elif not any((value or "").strip() for value in (args.text, args.title, args.duties)):
         raise UsageError('give a query: nocfit map "job title or description", or --title/--duties')
     elif args.text and (args.title or args.duties):
@@ -117,17 +119,23 @@ def cmd_map(args: argparse.Namespace) -> int:
     try:
         model = mc.load_model(Path(args.model) if args.model else None)
         if args.input:
-            report = mc.map_batch_file(
-                model,
-                Path(args.input),
-                Path(args.output),
-                top_k=args.top_k,
-                input_format=args.format,
-                output_format=args.format,
-                evidence=args.evidence,
-                progress=not args.quiet,
+            with mc.standard_streams(args.input, args.output) as (source, target):
+                report = mc.map_batch_file(
+                    model,
+                    source,
+                    target,
+                    top_k=args.top_k,
+                    input_format=mc.stream_format(args.input, args.format),
+                    output_format=mc.stream_format(args.output, args.format),
+                    evidence=args.evidence,
+                    progress=not args.quiet,
+                )
+            mc.print_batch_report(
+                report,
+                "standard input" if args.input == mc.STDIO else args.input,
+                "standard output" if args.output == mc.STDIO else args.output,
+                sys.stderr,
             )
-            mc.print_batch_report(report, args.input, args.output, sys.stderr)
             return 0 if report.mapped or not report.errors else 1
     except mc.MapInputError as exc:
         raise UsageError(str(exc)) from None
@@ -205,8 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     mapper.add_argument("--duties", help="the duties (lines or sentences)")
     mapper.add_argument("--json", action="store_true", help="print JSON instead of a table")
     mapper.add_argument("--top-k", type=int, default=5, help="number of suggestions (default 5)")
-    mapper.add_argument("--input", help="batch input file (.jsonl or .csv)")
-    mapper.add_argument("--output", help="batch output file (.jsonl or .csv)")
+    mapper.add_argument(
+        "--input", help="batch input file (.jsonl, .json array or .csv; - for standard input)"
+    )
+    mapper.add_argument("--output", help="batch output file (.jsonl or .csv; - for standard output)")
     mapper.add_argument(
         "--format", choices=["jsonl", "csv"], help="batch format when the extension does not tell"
     )

@@ -1,14 +1,16 @@
 """`nocfit map`: one query as a readable table (or JSON), or a batch file in and out.
 
-Batch input is JSON Lines or CSV (by extension, or --format) with ``id``, ``title``, ``duties``;
-output is JSON Lines or CSV with ``id`` and ``suggestions`` (code, title, teer, confidence,
-method, best first). A bad input line is reported with its line number and skipped; every
-other line is mapped. Inputs are cut to bounded lengths by the normaliser, and batches are
+Batch input is JSON Lines (or one JSON array of objects) or CSV (by extension, or --format)
+with ``id``, ``title``, ``duties``; output is JSON Lines or CSV with ``id`` and ``suggestions``
+(code, title, teer, confidence, method, best first). A bad input line (array: element) is
+reported with its number and skipped; every other line is mapped. '-' reads standard input or
+writes standard output. Inputs are cut to bounded lengths by the normaliser, and batches are
 mapped in chunks, so any input returns in bounded time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sys
@@ -123,6 +125,46 @@ CSV_HEADER = [
 UTF8_HELP = "save the file as UTF-8 (in Excel: 'CSV UTF-8')"
 
 
+#: The name that stands for standard input or output in --input/--output.
+STDIO = "-"
+
+
+@contextlib.contextmanager
+def standard_streams(input_name: str, output_name: str) -> Iterator[tuple[Path, Path]]:
+    """Paths to map from and into, with '-' standing for standard input or output.
+
+    Standard input is copied to a temporary file first (the batch is read twice: once to check
+    it, once to map it). Output for standard output is written to a temporary file and copied
+    out only when the whole batch succeeded, so a failure sends nothing down the pipe, as with
+    a file. The temporary files have no extension: a stream's format is --format, else JSON
+    Lines (``stream_format``).
+    """
+    import shutil
+    import tempfile
+
+    if STDIO not in (input_name, output_name):
+        yield Path(input_name), Path(output_name)
+        return
+    with tempfile.TemporaryDirectory(prefix="nocfit-map-") as tmp:
+        input_path, output_path = Path(input_name), Path(output_name)
+        if input_name == STDIO:
+            input_path = Path(tmp, "stdin")
+            with input_path.open("wb") as copy:
+                shutil.copyfileobj(sys.stdin.buffer, copy)
+        if output_name == STDIO:
+            output_path = Path(tmp, "stdout")
+        yield input_path, output_path
+        if output_name == STDIO:
+            with output_path.open("rb") as result:
+                shutil.copyfileobj(result, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+
+
+def stream_format(name: str, explicit: str | None) -> str | None:
+    """The format option for one side of a batch: a stream ('-') is JSON Lines unless told."""
+    return explicit or ("jsonl" if name == STDIO else None)
+
+
 def detect_format(path: Path, explicit: str | None) -> str:
     """``jsonl``, ``csv`` or ``tsv``: from the extension, else from ``--format``."""
     known = FORMATS.get(path.suffix.lower())
@@ -150,8 +192,6 @@ def _text(value: object, name: str) -> str:
 
 
 def _item(line: int, row: object) -> BatchItem:
-    if isinstance(row, list):
-        raise ValueError("got a JSON array: batch files are JSON Lines, one object per line")
     if not isinstance(row, dict):
         raise ValueError(f"expected an object with id, title, duties; got {type(row).__name__}")
     raw_id = row.get("id")
@@ -193,8 +233,39 @@ def _jsonl_items(path: Path, lines, errors: list[str]) -> Iterator[BatchItem]:
         try:
             yield _item(number, json.loads(line.rstrip("\r\n")))  # error columns on this line
         except (ValueError, RecursionError) as exc:
-            hint = " (a JSON array is not JSON Lines: one object per line)" if line.strip() == "[" else ""
-            errors.append(f"line {number}: {str(exc)[:200]}{hint}")
+            errors.append(f"line {number}: {str(exc)[:200]}")
+
+
+def is_json_array(path: Path) -> bool:
+    """Whether a JSON file holds one array (``[{...}, {...}]``) rather than JSON Lines."""
+    with path.open("rb") as handle:
+        start = handle.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
+    return start.startswith(b"[")
+
+
+def _json_array(path: Path) -> list:
+    """The elements of a file holding one JSON array. It is read whole: a fault anywhere in it
+    (unlike a bad line of JSON Lines) leaves nothing that can be trusted, so it stops the batch."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise MapInputError(f"{path.name}: not UTF-8 text at byte {exc.start}; {UTF8_HELP}") from None
+    except (ValueError, RecursionError) as exc:
+        raise MapInputError(
+            f"{path.name}: not a valid JSON array: {str(exc)[:200]}; nothing was written"
+        ) from None
+    if not isinstance(data, list):
+        raise MapInputError(f"{path.name}: expected a JSON array of objects or JSON Lines")
+    return data
+
+
+def _json_array_items(path: Path, errors: list[str]) -> Iterator[BatchItem]:
+    """Items of a JSON array; ``BatchItem.line`` is the element's position (1-based)."""
+    for number, row in enumerate(_json_array(path), start=1):
+        try:
+            yield _item(number, row)
+        except ValueError as exc:
+            errors.append(f"item {number}: {exc}")
 
 
 def _csv_items(path: Path, fmt: str, lines, errors: list[str]) -> Iterator[BatchItem]:
@@ -258,7 +329,9 @@ def read_batch(path: Path, fmt: str, errors: list[str]) -> Iterator[BatchItem]:
         raise MapInputError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
         lines = _decoded_lines(handle)
-        if fmt == "jsonl":
+        if fmt == "jsonl" and is_json_array(path):
+            yield from _json_array_items(path, errors)
+        elif fmt == "jsonl":
             yield from _jsonl_items(path, lines, errors)
         else:
             yield from _csv_items(path, fmt, lines, errors)
@@ -272,8 +345,8 @@ def check_batch(
     *,
     evidence: bool = False,
 ) -> tuple[int, str, str]:
-    """Everything that can fail before mapping starts; returns the input's line count and the
-    input and output formats.
+    """Everything that can fail before mapping starts; returns the input's line count (array:
+    element count) and the input and output formats.
 
     The whole input is read once (CSV: parsed), so a file that cannot be read fails now, not
     after minutes of mapping.
@@ -290,6 +363,8 @@ def check_batch(
         check_output_path(output_path.with_name(output_path.name + ".part"), input_path=input_path)
     except OutputPathError as exc:
         raise MapInputError(str(exc)) from None
+    if in_fmt == "jsonl" and is_json_array(input_path):
+        return len(_json_array(input_path)), in_fmt, out_fmt
     if in_fmt != "jsonl":
         for _ in read_batch(input_path, in_fmt, []):
             pass

@@ -99,6 +99,27 @@ def test_batch_jsonl_reports_bad_lines_and_maps_the_rest(cloned, tmp_path: Path,
     assert rows[1]["suggestions"][0]["code"] == "63200"
 
 
+def test_batch_json_array_in(cloned, tmp_path: Path, capsys) -> None:
+    source = tmp_path / "in.json"
+    items = [
+        {"id": "a", "title": "Welder"},
+        {"title": "no id"},
+        {"id": "b", "duties": "Prepare and cook meals."},
+    ]
+    source.write_text("\ufeff" + json.dumps(items, indent=2))  # an array over many lines, with a BOM
+    target = tmp_path / "out.jsonl"
+    assert _map_file(source, target) == 0
+    err = capsys.readouterr().err
+    assert "item 2: missing id" in err and "mapped 2 line(s)" in err
+    rows = [json.loads(x) for x in target.read_text().splitlines()]
+    assert [(r["id"], r["suggestions"][0]["code"]) for r in rows] == [("a", "72106"), ("b", "63200")]
+
+    source.write_text(json.dumps(items)[:-1])  # cut short: nothing in it can be trusted
+    assert _map_file(source, target) == 2
+    assert "in.json: not a valid JSON array" in capsys.readouterr().err
+    assert len(target.read_text().splitlines()) == 2  # the earlier result is untouched
+
+
 def test_batch_csv_in_and_out(cloned, tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     with source.open("w", newline="") as handle:
@@ -242,8 +263,7 @@ def test_output_that_would_destroy_the_input_is_refused(cloned, tmp_path: Path, 
         (["map", "--input", "in.jsonl", "--output", "o.jsonl", "--json"], "--json is for one query"),
         (["map", "--input", "in.jsonl", "--output", "o.csv", "--evidence"], "--evidence needs JSON Lines"),
         (["map", "--input", "in.jsonl", "--output", "o.csv", "--format", "jsonl"], "extension does not tell"),
-        (["map", "--input", "-", "--output", "o.jsonl"], "standard input/output ('-') is not supported"),
-        (["map", "--input", ".", "--output", "o.jsonl"], "not a regular file"),
+        (["map", "--input", ".", "--output", "o.jsonl"], "to read a pipe, use --input -"),
     ],
 )
 def test_batch_usage_errors(cloned, tmp_path: Path, monkeypatch, argv, message, capsys) -> None:
@@ -261,6 +281,43 @@ def test_format_option_names_the_file_whose_extension_does_not_tell(cloned, tmp_
     target = tmp_path / "out.csv"
     assert _map_file(source, target, "--format", "jsonl") == 0
     assert target.read_text().splitlines()[1].startswith("1,1,31301,")
+
+
+def _run_cli(args: list[str], stdin: str) -> tuple[int, str, str]:
+    """`nocfit` in a child process (its own standard streams), in the test installation."""
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "import sys; from nocfit.cli import main; sys.exit(main())", *args]
+    done = subprocess.run(
+        command, input=stdin, capture_output=True, text=True, timeout=120, env=os.environ.copy()
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_standard_input_and_output(cloned, tmp_path: Path) -> None:
+    lines = '{"id": "a", "title": "Registered Nurse"}\nnot json\n{"id": "b", "title": "Cook"}\n'
+    code, out, err = _run_cli(["map", "--quiet", "--input", "-", "--output", "-", "--top-k", "2"], lines)
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]  # only results go to standard output
+    assert [(r["id"], r["suggestions"][0]["code"]) for r in records] == [("a", "31301"), ("b", "63200")]
+    assert "nocfit map: standard input, line 2:" in err
+    assert "mapped 2 line(s) into standard output; 1 bad line(s) skipped" in err
+
+    code, out, _ = _run_cli(
+        ["map", "--quiet", "--input", "-", "--output", "-", "--format", "csv"], "id,title\n7,Welder\n"
+    )
+    assert code == 0 and out.splitlines()[1].startswith("7,1,72106,")
+    target = tmp_path / "out.csv"  # a stream's format comes from --format; a file's from its name
+    code, _, _ = _run_cli(["map", "--quiet", "--input", "-", "--output", str(target)], lines)
+    assert code == 0 and target.read_text().splitlines()[1].startswith("a,1,31301,")
+
+    # A batch that cannot be read sends nothing down the pipe.
+    code, out, err = _run_cli(
+        ["map", "--input", "-", "--output", "-", "--format", "csv"], 'id,title\n1,"Cook\n'
+    )
+    assert code == 2 and out == "" and "stdin, line 2" in err and "never closed" in err
 
 
 def test_ctrl_c_during_a_parallel_batch_stops_promptly_and_leaves_nothing(cloned, tmp_path: Path) -> None:
