@@ -90,9 +90,14 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
             matches = "; ".join(f"{m.title} ({m.similarity:.2f})" for m in s.evidence.matched_titles)
             print(f"{'':>21}titles: {matches}", file=out)
         if rank == 1 and s.evidence.duty_alignment:
+            from mapper.signals import COVERAGE_SIMILARITY
+
             cover = s.evidence.duty_coverage
+            # The threshold is shown: lines that paraphrase a main duty can align below it,
+            # and "covers 0%" beside a confident code would otherwise read as a contradiction.
             print(
-                f"{'':>21}duties (covers {cover:.0%} of the code's main duties):"
+                f"{'':>21}duties (cover {cover:.0%} of the code's main duties at similarity "
+                f">= {COVERAGE_SIMILARITY}):"
                 if cover is not None
                 else f"{'':>21}duties:",
                 file=out,

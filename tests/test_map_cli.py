@@ -18,6 +18,13 @@ def test_single_query_prints_a_table(cloned, capsys) -> None:
     assert "titles:" in out
 
 
+def test_table_shows_each_duty_line_and_what_coverage_counts(cloned, capsys) -> None:
+    assert main(["map", "--title", "Cook", "--duties", "Prepare and cook meals. Order supplies."]) == 0
+    out = capsys.readouterr().out
+    assert "of the code's main duties at similarity >= 0.25):" in out
+    assert "- Prepare and cook meals  ->  " in out and "- Order supplies  ->  " in out
+
+
 def test_title_and_duties_json(cloned, capsys) -> None:
     assert (
         main(
