@@ -153,6 +153,8 @@ def standard_streams(input_name: str, output_name: str) -> Iterator[tuple[Path, 
     with tempfile.TemporaryDirectory(prefix="nocfit-map-") as tmp:
         input_path, output_path = Path(input_name), Path(output_name)
         if input_name == STDIO:
+            if sys.stdin.isatty():  # else it looks like a hang
+                print("nocfit map: reading standard input (end it with Ctrl-D)", file=sys.stderr)
             input_path = Path(tmp, "stdin")
             with input_path.open("wb") as copy:
                 shutil.copyfileobj(sys.stdin.buffer, copy)
