@@ -336,7 +336,12 @@ def test_ctrl_c_during_a_parallel_batch_stops_promptly_and_leaves_nothing(cloned
     import time
 
     source = tmp_path / "in.jsonl"
-    source.write_text("".join(json.dumps({"id": str(i), "title": "cook"}) + "\n" for i in range(20_000)))
+    # Distinct titles (no cache helps), far more than a few seconds of work: a batch that ends
+    # before the interrupt would prove nothing (20,000 identical titles once did).
+    titles = ["cook", "welder", "registered nurse", "truck driver", "cashier"]
+    source.write_text(
+        "".join(json.dumps({"id": str(i), "title": f"{titles[i % 5]} {i}"}) + "\n" for i in range(200_000))
+    )
     command = [sys.executable, "-c", "import sys; from nocfit.cli import main; sys.exit(main())"]
     process = subprocess.Popen(
         [*command, "map", "--quiet", "--input", str(source), "--output", str(tmp_path / "out.jsonl")],
@@ -345,8 +350,17 @@ def test_ctrl_c_during_a_parallel_batch_stops_promptly_and_leaves_nothing(cloned
         start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
         env=os.environ.copy(),
     )
-    time.sleep(4)  # the model is loaded and workers are mapping
-    os.killpg(process.pid, signal.SIGINT)
-    _, err = process.communicate(timeout=30)  # used to wait forever for the dead workers
+    try:
+        partial = tmp_path / "out.jsonl.part"
+        deadline = time.monotonic() + 60
+        while not partial.exists() and time.monotonic() < deadline:  # loaded, checked, mapping
+            time.sleep(0.1)
+        time.sleep(1)
+        assert process.poll() is None, "the batch ended before the interrupt"
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=30)  # used to wait forever for the dead workers
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 130 and err.strip() == "nocfit: interrupted"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
