@@ -17,7 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mapper.normalize import IRREGULAR_PAST, base_form, normalize_text, normalize_title, singular
+from mapper.normalize import (
+    HEAD_READINGS,
+    IRREGULAR_PAST,
+    base_form,
+    normalize_text,
+    normalize_title,
+    singular,
+)
 from mapper.vectorize import Tfidf
 
 ROLE_HEAD_MIN_TITLES = 3
@@ -179,6 +186,17 @@ class TitleIndex(_Transposed):
         weights = {w: self.word_idf.get(w, 12.0) for w in words}
         known = self.code_vocab[code]
         return sum(v for w, v in weights.items() if w in known) / sum(weights.values())
+
+    def official_head(self, title: str) -> str:
+        """A normalised title whose last word has another reading that makes it an official title,
+        read that way ('network administrative', from 'Network Admin' -> 'network
+        administrator'); any other title as it is ('legal administrative')."""
+        words = title.split()
+        if words and words[-1] in HEAD_READINGS and title not in self.exact:
+            other = " ".join([*words[:-1], HEAD_READINGS[words[-1]]])
+            if other in self.exact:
+                return other
+        return title
 
     def respell(self, title: str) -> str:
         """A normalised title with each word that no official text uses respelt to the closest

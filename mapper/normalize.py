@@ -139,9 +139,11 @@ ABBREVIATIONS = {
     "r&d": "research and development",
     "p&c": "property and casualty",
 }
-#: Abbreviations read differently as a title's head noun: "Network Admin" is a network
-#: administrator, while "Admin Assistant" and a bare "Admin" are administrative work.
-HEAD_ABBREVIATIONS = {"admin": "administrator", "adm": "administrator", "admins": "administrator"}
+#: Expansions that official titles also use as another word at the end of a title: "admin" is
+#: administrative work ("Admin Assistant", "Legal Admin", "Sales and Admin") but a network
+#: administrator in "Network Admin". ``TitleIndex.official_head`` takes the other word only when
+#: that makes an official title.
+HEAD_READINGS = {"administrative": "administrator"}
 
 # Words that mark a grade or contract, not an occupation: numerals always; 'level', 'grade' and
 # 'step' only before a numeral ("Clerk Grade 3"), since official titles use them otherwise
@@ -249,8 +251,7 @@ def _invert_comma(text: str) -> str:
     """'manager, client engagement' -> 'client engagement manager' when the head is a known noun."""
     head, sep, tail = text.partition(",")
     words = _NON_WORD.sub(" ", head).split()
-    last = words[-1] if words else ""
-    last = (HEAD_ABBREVIATIONS.get(last) or ABBREVIATIONS.get(last, last)).split()[-1] if last else ""
+    last = ABBREVIATIONS.get(words[-1], words[-1]).split()[-1] if words else ""
     if (
         sep
         and head.strip()
@@ -297,19 +298,11 @@ def _normalize_title(text: str) -> str:
         text = without_terms
     text = _invert_comma(text)
     tokens = [t.strip("&") or t for t in _NON_WORD.sub(" ", text).split()]
-    tokens = _expand(_head_abbreviations([t for t in tokens if t and t != "&"]))
+    tokens = _expand([t for t in tokens if t and t != "&"])
     kept = _without_grades(tokens)
     tokens = kept or tokens
     tokens = [singular(t) for t in tokens]
     return _rewrite_of(" ".join(tokens))
-
-
-def _head_abbreviations(tokens: list[str]) -> list[str]:
-    words = [t for t in tokens if t not in GRADE_NUMERALS]  # "Network Admin II"
-    if len(words) >= 2 and words[-1] in HEAD_ABBREVIATIONS:
-        last = len(tokens) - 1 - tokens[::-1].index(words[-1])
-        return [*tokens[:last], HEAD_ABBREVIATIONS[words[-1]], *tokens[last + 1 :]]
-    return tokens
 
 
 def _join_initials(text: str) -> str:

@@ -103,9 +103,10 @@ def prepare(
     duties = duties or ""
     role_heads = titles.role_heads if titles is not None else frozenset()
     respell = titles.respell if titles is not None else (lambda text: text)
-    roles = [respell(normalize_title(r)) for r in split_roles(title, role_heads)]
+    official = titles.official_head if titles is not None else (lambda text: text)
+    roles = [respell(official(normalize_title(r))) for r in split_roles(title, role_heads)]
     roles = [r for r in roles if r]
-    as_written = normalize_title(title)
+    as_written = official(normalize_title(title))
     title_norm = respell(as_written)
     return Prepared(
         title=title,

@@ -32,6 +32,16 @@ def test_clear_titles_map_to_their_unit_group(model: MapperModel) -> None:
     assert "31301" in codes(model.map("infirmière autorisée"))[:3]  # official French titles
 
 
+def test_admin_is_an_administrator_only_where_official_titles_say_so(model: MapperModel) -> None:
+    network = model.map("Network Admin II")  # the official "network administrator"
+    assert codes(network)[0] == "22220" and network.suggestions[0].method == "exact_title"
+    assert network.title_read_as is None  # not a guessed spelling
+    assert codes(model.map("Payroll Admin"))[0] == "13102"
+    assert codes(model.map("Network Admin / Team Lead"))[0] == "22220"  # a role too
+    # No official "legal administrator": the administrative reading stays.
+    assert codes(model.map("Legal Admin"))[0] == "13111"
+
+
 def test_a_title_misspelt_in_every_word_is_read_as_the_official_words(model: MapperModel) -> None:
     nurse = model.map("REGISTERD NRSE")
     assert codes(nurse)[0] == "31301" and nurse.title_read_as == "registered nurse"
