@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from nocfit import config
 
@@ -88,6 +89,22 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ map
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a `kill`, a closing terminal) unwinds like Ctrl-C, so no temporary or ``.part``
+    file of candidates' data is left behind; the previous handler comes back afterwards."""
+    import signal
+
+    def interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def cmd_map(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
@@ -100,7 +117,16 @@ def cmd_map(args: argparse.Namespace) -> int:
         if args.text or args.title or args.duties:
             raise UsageError("give either a query or --input/--output, not both")
         if args.json:
-            raise UsageError("--json is for one query; a batch's format comes from --output's extension")
+            raise UsageError(
+                "--json is for one query; a batch's output format comes from --output's extension "
+                "(or --output-format)"
+            )
+        for option, value, name in (
+            ("--input-format", args.input_format, args.input),
+            ("--output-format", args.output_format, args.output),
+        ):
+            if value and Path(name).suffix.lower() in mc.FORMATS:
+                raise UsageError(f"{option} is only for a file whose extension does not tell; {name} does")
         if args.input != mc.STDIO:
             source = Path(args.input)
             if source.exists() and not source.is_file():
@@ -119,14 +145,14 @@ def cmd_map(args: argparse.Namespace) -> int:
     try:
         model = mc.load_model(Path(args.model) if args.model else None)
         if args.input:
-            with mc.standard_streams(args.input, args.output) as (source, target):
+            with _sigterm_as_interrupt(), mc.standard_streams(args.input, args.output) as (source, target):
                 report = mc.map_batch_file(
                     model,
                     source,
                     target,
                     top_k=args.top_k,
-                    input_format=mc.stream_format(args.input, args.format),
-                    output_format=mc.stream_format(args.output, args.format),
+                    input_format=mc.input_format_for(args.input, source, args.input_format or args.format),
+                    output_format=mc.output_format_for(args.output, args.output_format or args.format),
                     evidence=args.evidence,
                     progress=not args.quiet,
                 )
@@ -158,7 +184,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     as_of = _date_option("--as-of", args.as_of) if args.as_of is not None else None
     try:
-        return run(Path(args.candidates), as_of=as_of, output=Path(args.output) if args.output else None)
+        with _sigterm_as_interrupt():
+            return run(Path(args.candidates), as_of=as_of, output=Path(args.output) if args.output else None)
     except FitSetupError as exc:
         raise UsageError(str(exc)) from None
 
@@ -217,8 +244,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--input", help="batch input file (.jsonl, .json array or .csv; - for standard input)"
     )
     mapper.add_argument("--output", help="batch output file (.jsonl or .csv; - for standard output)")
+    formats = ["jsonl", "csv", "tsv"]
     mapper.add_argument(
-        "--format", choices=["jsonl", "csv"], help="batch format when the extension does not tell"
+        "--format",
+        choices=formats,
+        help="batch format of input and output when their names do not tell (- or no extension)",
+    )
+    mapper.add_argument(
+        "--input-format", choices=formats, help="the input's format, when its name does not tell"
+    )
+    mapper.add_argument(
+        "--output-format", choices=formats, help="the output's format, when its name does not tell"
     )
     mapper.add_argument("--evidence", action="store_true", help="include evidence in batch output")
     mapper.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -265,6 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the machine's, not ours: a full disk, a closed stream
+        print(f"nocfit: error: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

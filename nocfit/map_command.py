@@ -132,6 +132,8 @@ UTF8_HELP = "save the file as UTF-8 (in Excel: 'CSV UTF-8')"
 
 #: The name that stands for standard input or output in --input/--output.
 STDIO = "-"
+#: Names of the temporary files behind the streams: messages about them read naturally.
+STDIN_NAME, STDOUT_NAME = "standard input", "standard output"
 
 
 @contextlib.contextmanager
@@ -141,8 +143,8 @@ def standard_streams(input_name: str, output_name: str) -> Iterator[tuple[Path, 
     Standard input is copied to a temporary file first (the batch is read twice: once to check
     it, once to map it). Output for standard output is written to a temporary file and copied
     out only when the whole batch succeeded, so a failure sends nothing down the pipe, as with
-    a file. The temporary files have no extension: a stream's format is --format, else JSON
-    Lines (``stream_format``).
+    a file. The temporary files have no extension: their formats come from ``input_format_for`` and
+    ``output_format_for``.
     """
     import shutil
     import tempfile
@@ -150,16 +152,19 @@ def standard_streams(input_name: str, output_name: str) -> Iterator[tuple[Path, 
     if STDIO not in (input_name, output_name):
         yield Path(input_name), Path(output_name)
         return
+    if input_name == STDIO and sys.stdin is None:
+        raise MapInputError("standard input is closed")
+    if output_name == STDIO and sys.stdout is None:
+        raise MapInputError("standard output is closed")
     with tempfile.TemporaryDirectory(prefix="nocfit-map-") as tmp:
         input_path, output_path = Path(input_name), Path(output_name)
         if input_name == STDIO:
             if sys.stdin.isatty():  # else it looks like a hang
                 print("nocfit map: reading standard input (end it with Ctrl-D)", file=sys.stderr)
-            input_path = Path(tmp, "stdin")
-            with input_path.open("wb") as copy:
-                shutil.copyfileobj(sys.stdin.buffer, copy)
+            input_path = Path(tmp, STDIN_NAME)
+            _copy_standard_input(input_path)
         if output_name == STDIO:
-            output_path = Path(tmp, "stdout")
+            output_path = Path(tmp, STDOUT_NAME)
         yield input_path, output_path
         if output_name == STDIO:
             with output_path.open("rb") as result:
@@ -167,9 +172,39 @@ def standard_streams(input_name: str, output_name: str) -> Iterator[tuple[Path, 
             sys.stdout.buffer.flush()
 
 
-def stream_format(name: str, explicit: str | None) -> str | None:
-    """The format option for one side of a batch: a stream ('-') is JSON Lines unless told."""
+def _copy_standard_input(target: Path) -> None:
+    """Unbuffered reads: each returns what a terminal line gave, so one Ctrl-D at the start of
+    a line ends the input (a buffered 64 KiB read goes on reading after it)."""
+    import os
+
+    descriptor = sys.stdin.fileno()
+    with target.open("wb") as copy:
+        while chunk := os.read(descriptor, 1 << 16):
+            copy.write(chunk)
+
+
+def input_format_for(name: str, path: Path, explicit: str | None) -> str | None:
+    """The input's format option: as given; for standard input, else from its first character
+    (``{`` or ``[``: JSON, anything else: CSV, whose header tells the separator)."""
+    if explicit or name != STDIO:
+        return explicit
+    return "jsonl" if _first_character(path) in (b"{", b"[", b"") else "csv"
+
+
+def output_format_for(name: str, explicit: str | None) -> str | None:
+    """The output's format option: as given; standard output is JSON Lines unless told."""
     return explicit or ("jsonl" if name == STDIO else None)
+
+
+def _first_character(path: Path) -> bytes:
+    """The first byte of a file that is not white space (after a BOM), or b'' if none."""
+    with path.open("rb") as handle:
+        if handle.read(3) != b"\xef\xbb\xbf":
+            handle.seek(0)
+        while chunk := handle.read(1 << 16):
+            if stripped := chunk.lstrip():
+                return stripped[:1]
+    return b""
 
 
 def detect_format(path: Path, explicit: str | None) -> str:
@@ -243,32 +278,41 @@ def _jsonl_items(path: Path, lines, errors: list[str]) -> Iterator[BatchItem]:
             errors.append(f"line {number}: {str(exc)[:200]}")
 
 
-def is_json_array(path: Path) -> bool:
-    """Whether a JSON file holds one array (``[{...}, {...}]``) rather than JSON Lines."""
-    with path.open("rb") as handle:
-        start = handle.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
-    return start.startswith(b"[")
+def json_array(path: Path) -> list | None:
+    """The elements of a file that holds one JSON array (``[{...}, {...}]``), or None for JSON
+    Lines (whose first line may itself be an array: a bad line, reported as such).
 
-
-def _json_array(path: Path) -> list:
-    """The elements of a file holding one JSON array. It is read whole: a fault anywhere in it
-    (unlike a bad line of JSON Lines) leaves nothing that can be trusted, so it stops the batch."""
+    An array is read whole: a fault anywhere in it (unlike a bad line of JSON Lines) leaves
+    nothing that can be trusted, so it stops the batch.
+    """
+    if _first_character(path) != b"[":
+        return None
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MapInputError(f"{path.name}: not UTF-8 text at byte {exc.start}; {UTF8_HELP}") from None
+    try:
+        data = json.loads(text)
     except (ValueError, RecursionError) as exc:
+        if _is_json(text.lstrip().split("\n", 1)[0]):
+            return None  # JSON Lines
         raise MapInputError(
             f"{path.name}: not a valid JSON array: {str(exc)[:200]}; nothing was written"
         ) from None
-    if not isinstance(data, list):
-        raise MapInputError(f"{path.name}: expected a JSON array of objects or JSON Lines")
-    return data
+    return data if isinstance(data, list) else None
 
 
-def _json_array_items(path: Path, errors: list[str]) -> Iterator[BatchItem]:
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _json_array_items(elements: list, errors: list[str]) -> Iterator[BatchItem]:
     """Items of a JSON array; ``BatchItem.line`` is the element's position (1-based)."""
-    for number, row in enumerate(_json_array(path), start=1):
+    for number, row in enumerate(elements, start=1):
         try:
             yield _item(number, row)
         except ValueError as exc:
@@ -336,8 +380,9 @@ def read_batch(path: Path, fmt: str, errors: list[str]) -> Iterator[BatchItem]:
         raise MapInputError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
         lines = _decoded_lines(handle)
-        if fmt == "jsonl" and is_json_array(path):
-            yield from _json_array_items(path, errors)
+        elements = json_array(path) if fmt == "jsonl" else None
+        if elements is not None:
+            yield from _json_array_items(elements, errors)
         elif fmt == "jsonl":
             yield from _jsonl_items(path, lines, errors)
         else:
@@ -351,9 +396,8 @@ def check_batch(
     output_format: str | None,
     *,
     evidence: bool = False,
-) -> tuple[int, str, str]:
-    """Everything that can fail before mapping starts; returns the input's line count (array:
-    element count) and the input and output formats.
+) -> BatchPlan:
+    """Everything that can fail before mapping starts; returns what was found.
 
     The whole input is read once (CSV: parsed), so a file that cannot be read fails now, not
     after minutes of mapping.
@@ -370,12 +414,21 @@ def check_batch(
         check_output_path(output_path.with_name(output_path.name + ".part"), input_path=input_path)
     except OutputPathError as exc:
         raise MapInputError(str(exc)) from None
-    if in_fmt == "jsonl" and is_json_array(input_path):
-        return len(_json_array(input_path)), in_fmt, out_fmt
+    elements = json_array(input_path) if in_fmt == "jsonl" else None
+    if elements is not None:
+        return BatchPlan(len(elements), in_fmt, out_fmt, "item")
     if in_fmt != "jsonl":
         for _ in read_batch(input_path, in_fmt, []):
             pass
-    return _count_lines(input_path), in_fmt, out_fmt
+    return BatchPlan(_count_lines(input_path), in_fmt, out_fmt, "line")
+
+
+@dataclass
+class BatchPlan:
+    total: int  # lines of the input (array: elements), for the progress bar
+    input_format: str
+    output_format: str
+    unit: str  # what the input is counted in: "line", or "item" for a JSON array
 
 
 @dataclass
@@ -383,25 +436,27 @@ class BatchReport:
     mapped: int
     errors: list[str]  # "line N: reason" for each line not mapped
     repeated_ids: dict[str, list[int]]  # an id on several lines -> those lines (all were mapped)
+    unit: str = "line"  # "item" for a JSON array
 
 
 def print_batch_report(
     report: BatchReport, source: str, target: str, err: TextIO, *, shown: int = 50
 ) -> None:
+    unit = report.unit
     for error in report.errors[:shown]:
         print(f"nocfit map: {source}, {error}", file=err)
     if len(report.errors) > shown:
-        print(f"nocfit map: ... and {len(report.errors) - shown} more bad lines", file=err)
+        print(f"nocfit map: ... and {len(report.errors) - shown} more bad {unit}s", file=err)
     if report.repeated_ids:
         some = list(report.repeated_ids.items())[:3]
-        examples = "; ".join(f"{i!r} on lines {', '.join(map(str, lines[:5]))}" for i, lines in some)
+        examples = "; ".join(f"{i!r} on {unit}s {', '.join(map(str, lines[:5]))}" for i, lines in some)
         print(
-            f"nocfit map: note: {len(report.repeated_ids)} id(s) appear on several lines ({examples}); "
-            "every line was mapped",
+            f"nocfit map: note: {len(report.repeated_ids)} id(s) appear on several {unit}s ({examples}); "
+            f"every {unit} was mapped",
             file=err,
         )
     print(
-        f"mapped {report.mapped} line(s) into {target}; {len(report.errors)} bad line(s) skipped",
+        f"mapped {report.mapped} {unit}(s) into {target}; {len(report.errors)} bad {unit}(s) skipped",
         file=err,
     )
 
@@ -447,10 +502,9 @@ def map_batch_file(
 
     from nocfit.output_file import OutputPathError, written_whole
 
-    total, in_fmt, out_fmt = check_batch(
-        input_path, output_path, input_format, output_format, evidence=evidence
-    )
-    report = BatchReport(0, [], {})
+    plan = check_batch(input_path, output_path, input_format, output_format, evidence=evidence)
+    total, in_fmt, out_fmt = plan.total, plan.input_format, plan.output_format
+    report = BatchReport(0, [], {}, plan.unit)
     first_line: dict[str, int] = {}
     mapper = ParallelMapper(model, workers=1 if total < PARALLEL_MIN_ITEMS else None)
     group = CHUNK * mapper.workers
@@ -513,6 +567,7 @@ def _ignore_interrupts() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # Pool.terminate() stops workers with it
 
 
 def _map_chunk(args: tuple[list[tuple[str, str]], int, bool]):

@@ -117,7 +117,7 @@ def test_batch_json_array_in(cloned, tmp_path: Path, capsys) -> None:
     target = tmp_path / "out.jsonl"
     assert _map_file(source, target) == 0
     err = capsys.readouterr().err
-    assert "item 2: missing id" in err and "mapped 2 line(s)" in err
+    assert "item 2: missing id" in err and "mapped 2 item(s)" in err and "1 bad item(s)" in err
     rows = [json.loads(x) for x in target.read_text().splitlines()]
     assert [(r["id"], r["suggestions"][0]["code"]) for r in rows] == [("a", "72106"), ("b", "63200")]
 
@@ -125,6 +125,12 @@ def test_batch_json_array_in(cloned, tmp_path: Path, capsys) -> None:
     assert _map_file(source, target) == 2
     assert "in.json: not a valid JSON array" in capsys.readouterr().err
     assert len(target.read_text().splitlines()) == 2  # the earlier result is untouched
+
+    # JSON Lines whose first line is an array: that line is bad, the rest is mapped.
+    source.write_text(" " * 70_000 + '["a", "b"]\n{"id": "c", "title": "Cook"}\n')
+    assert _map_file(source, target) == 0
+    err = capsys.readouterr().err
+    assert "line 1: expected an object" in err and "mapped 1 line(s)" in err
 
 
 def test_batch_csv_in_and_out(cloned, tmp_path: Path) -> None:
@@ -270,6 +276,7 @@ def test_output_that_would_destroy_the_input_is_refused(cloned, tmp_path: Path, 
         (["map", "--input", "in.jsonl", "--output", "o.jsonl", "--json"], "--json is for one query"),
         (["map", "--input", "in.jsonl", "--output", "o.csv", "--evidence"], "--evidence needs JSON Lines"),
         (["map", "--input", "in.jsonl", "--output", "o.csv", "--format", "jsonl"], "extension does not tell"),
+        (["map", "--input", "in.jsonl", "--output", "-", "--input-format", "csv"], "--input-format is only"),
         (["map", "--input", ".", "--output", "o.jsonl"], "to read a pipe, use --input -"),
     ],
 )
@@ -312,11 +319,13 @@ def test_standard_input_and_output(cloned, tmp_path: Path) -> None:
     assert "nocfit map: standard input, line 2:" in err
     assert "mapped 2 line(s) into standard output; 1 bad line(s) skipped" in err
 
-    code, out, _ = _run_cli(
-        ["map", "--quiet", "--input", "-", "--output", "-", "--format", "csv"], "id,title\n7,Welder\n"
-    )
-    assert code == 0 and out.splitlines()[1].startswith("7,1,72106,")
-    target = tmp_path / "out.csv"  # a stream's format comes from --format; a file's from its name
+    # CSV on standard input is told by its first character; output formats are chosen apart.
+    code, out, _ = _run_cli(["map", "--quiet", "--input", "-", "--output", "-"], "id;title\n7;Welder\n")
+    assert code == 0 and json.loads(out)["suggestions"][0]["code"] == "72106"
+    csv_out = ["map", "--quiet", "--input", "-", "--output", "-", "--output-format", "csv"]
+    code, out, _ = _run_cli(csv_out, lines)
+    assert code == 0 and out.splitlines()[1].startswith("a,1,31301,")
+    target = tmp_path / "out.csv"  # a file named for the output: its extension tells the format
     code, _, _ = _run_cli(["map", "--quiet", "--input", "-", "--output", str(target)], lines)
     assert code == 0 and target.read_text().splitlines()[1].startswith("a,1,31301,")
 
@@ -324,10 +333,15 @@ def test_standard_input_and_output(cloned, tmp_path: Path) -> None:
     code, out, err = _run_cli(
         ["map", "--input", "-", "--output", "-", "--format", "csv"], 'id,title\n1,"Cook\n'
     )
-    assert code == 2 and out == "" and "stdin, line 2" in err and "never closed" in err
+    assert code == 2 and out == "" and "standard input, line 2" in err and "never closed" in err
+    code, out, err = _run_cli(["map", "--input", "-", "--output", "-"], '[{"id": "a", "title": "Cook"},\n')
+    assert code == 2 and out == "" and "standard input: not a valid JSON array" in err
 
 
-def test_ctrl_c_during_a_parallel_batch_stops_promptly_and_leaves_nothing(cloned, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])  # Ctrl-C; a `kill` or a closed terminal
+def test_ctrl_c_during_a_parallel_batch_stops_promptly_and_leaves_nothing(
+    cloned, tmp_path: Path, stop: str
+) -> None:
     tmp_path = _fresh(tmp_path)  # the installation lives in tmp_path too
     import os
     import signal
@@ -357,7 +371,7 @@ def test_ctrl_c_during_a_parallel_batch_stops_promptly_and_leaves_nothing(cloned
             time.sleep(0.1)
         time.sleep(1)
         assert process.poll() is None, "the batch ended before the interrupt"
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, getattr(signal, stop))
         _, err = process.communicate(timeout=30)  # used to wait forever for the dead workers
     finally:
         if process.poll() is None:
