@@ -88,7 +88,6 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------ map
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (a `kill`, a closing terminal) unwinds like Ctrl-C, so no temporary or ``.part``
@@ -105,6 +104,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+# ------------------------------------------------------------------------------ map
 def cmd_map(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
@@ -158,13 +158,16 @@ def cmd_map(args: argparse.Namespace) -> int:
                 )
             mc.print_batch_report(
                 report,
-                "standard input" if args.input == mc.STDIO else args.input,
-                "standard output" if args.output == mc.STDIO else args.output,
+                mc.STDIN_NAME if args.input == mc.STDIO else args.input,
+                mc.STDOUT_NAME if args.output == mc.STDIO else args.output,
                 sys.stderr,
             )
             return 0 if report.mapped or not report.errors else 1
     except mc.MapInputError as exc:
         raise UsageError(str(exc)) from None
+    except mc.WorkerError as exc:  # a fault of ours, not the input's; nothing was written
+        print(f"nocfit map: error: {exc}", file=sys.stderr)
+        return 1
     title, duties = args.title or "", args.duties or ""
     if args.text:
         title, duties = mc.split_free_text(args.text)

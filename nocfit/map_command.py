@@ -562,24 +562,44 @@ def map_batch_file(
 _WORKER_MODEL = None
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them (no traceback from each worker)."""
+class WorkerError(RuntimeError):
+    """A mapping worker process failed or stopped."""
+
+
+def _serve(connection, parent_ends: list) -> None:
+    """A worker: maps each chunk it receives until told to stop (None) or the parent is gone."""
     import signal
 
+    # Ctrl-C and SIGTERM reach the whole process group; the parent stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # Pool.terminate() stops workers with it
-
-
-def _map_chunk(args: tuple[list[tuple[str, str]], int, bool]):
-    queries, top_k, evidence = args
-    return _WORKER_MODEL.map_batch(queries, top_k=top_k, evidence=evidence)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for end in parent_ends:  # copies from the fork: while open, a dead parent is never seen
+        end.close()
+    while True:
+        try:
+            task = connection.recv()
+        except EOFError:  # the parent died
+            return
+        if task is None:
+            return
+        queries, top_k, evidence = task
+        try:
+            reply = ("ok", _WORKER_MODEL.map_batch(queries, top_k=top_k, evidence=evidence))
+        except Exception as exc:  # sent back and raised in the parent
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            connection.send(reply)
+        except OSError:  # the parent died meanwhile
+            return
 
 
 class ParallelMapper:
     """Maps chunks in forked worker processes that share the loaded model (copy-on-write).
 
     Mapping is CPU-bound Python; one process per core roughly multiplies throughput. Falls back
-    to the calling process when only one core is available.
+    to the calling process when only one core is available. Each worker has a pipe of its own:
+    ``multiprocessing.Pool`` shares one task queue whose lock an idle worker holds while it
+    waits, and ``Pool.terminate()`` takes that lock, so a Ctrl-C at the wrong moment hung.
     """
 
     def __init__(self, model, workers: int | None = None) -> None:
@@ -589,21 +609,62 @@ class ParallelMapper:
         global _WORKER_MODEL
         self.model = model
         self.workers = workers or min(2, os.cpu_count() or 1)
-        self.pool = None
+        self.processes: list = []  # (process, the parent's end of its pipe)
         if self.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             _WORKER_MODEL = model
-            self.pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_ignore_interrupts)
+            context = multiprocessing.get_context("fork")
+            for _ in range(self.workers):
+                ours, theirs = context.Pipe()
+                parent_ends = [end for _, end in self.processes] + [ours]
+                process = context.Process(target=_serve, args=(theirs, parent_ends), daemon=True)
+                process.start()
+                theirs.close()
+                self.processes.append((process, ours))
 
     def map_chunks(self, chunks: list[list[tuple[str, str]]], *, top_k: int, evidence: bool):
-        if self.pool is None:
+        """Mapping of each chunk, in order; a worker that is done gets the next chunk."""
+        from multiprocessing.connection import wait
+
+        if not self.processes:
             return [self.model.map_batch(c, top_k=top_k, evidence=evidence) for c in chunks]
-        return self.pool.map(_map_chunk, [(c, top_k, evidence) for c in chunks])
+        results: list = [None] * len(chunks)
+        todo = iter(enumerate(chunks))
+        working: dict = {}  # connection -> (chunk index, process)
+
+        def hand_out(process, connection) -> None:
+            task = next(todo, None)
+            if task is not None:
+                try:
+                    connection.send((task[1], top_k, evidence))
+                except OSError:
+                    raise WorkerError(f"a mapping worker stopped (exit code {process.exitcode})") from None
+                working[connection] = (task[0], process)
+
+        for process, connection in self.processes:
+            hand_out(process, connection)
+        while working:
+            for connection in wait(list(working)):
+                index, process = working.pop(connection)
+                try:
+                    status, value = connection.recv()
+                except EOFError:
+                    raise WorkerError(f"a mapping worker stopped (exit code {process.exitcode})") from None
+                if status != "ok":
+                    raise WorkerError(f"a mapping worker failed: {value}")
+                results[index] = value
+                hand_out(process, connection)
+        return results
 
     def close(self, *, failed: bool = False) -> None:
-        if self.pool is not None:
-            # After a failure or Ctrl-C, pending work will never be collected: join() would wait forever.
-            self.pool.terminate() if failed else self.pool.close()
-            self.pool.join()
+        for process, connection in self.processes:
+            if failed:  # its work will never be collected
+                process.kill()
+            else:
+                connection.send(None)
+        for process, connection in self.processes:
+            process.join()
+            connection.close()
+        self.processes = []
 
     def __enter__(self) -> ParallelMapper:
         return self

@@ -378,3 +378,45 @@ def test_ctrl_c_during_a_parallel_batch_stops_promptly_and_leaves_nothing(
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 130 and err.strip() == "nocfit: interrupted"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+class _FakeModel:
+    """Maps a query to its own title, slowly for 'slow', and fails on 'boom'."""
+
+    def map_batch(self, queries, *, top_k: int, evidence: bool):
+        import time
+
+        if any(title == "boom" for title, _ in queries):
+            raise ValueError("boom")
+        if any(title == "slow" for title, _ in queries):
+            time.sleep(0.3)
+        return [title for title, _ in queries]
+
+
+def test_parallel_mapper_keeps_the_order_and_reports_a_failing_worker() -> None:
+    from nocfit.map_command import ParallelMapper, WorkerError
+
+    chunks = [[("slow", "")], [("a", ""), ("b", "")], [("c", "")], [("slow", ""), ("d", "")], [("e", "")]]
+    with ParallelMapper(_FakeModel(), workers=2) as mapper:
+        assert len(mapper.processes) == 2
+        assert mapper.map_chunks(chunks, top_k=1, evidence=False) == [
+            ["slow"],
+            ["a", "b"],
+            ["c"],
+            ["slow", "d"],
+            ["e"],
+        ]
+        processes = [process for process, _ in mapper.processes]
+    assert all(not process.is_alive() for process in processes)  # stopped when done
+    with (
+        pytest.raises(WorkerError, match="ValueError: boom"),
+        ParallelMapper(_FakeModel(), workers=2) as mapper,
+    ):
+        mapper.map_chunks([[("a", "")], [("boom", "")]], top_k=1, evidence=False)
+    with (
+        pytest.raises(WorkerError, match="a mapping worker stopped"),
+        ParallelMapper(_FakeModel(), workers=2) as mapper,
+    ):
+        mapper.processes[0][0].kill()
+        mapper.processes[0][0].join()
+        mapper.map_chunks([[("a", "")]], top_k=1, evidence=False)
