@@ -597,9 +597,9 @@ class ParallelMapper:
     """Maps chunks in forked worker processes that share the loaded model (copy-on-write).
 
     Mapping is CPU-bound Python; one process per core roughly multiplies throughput. Falls back
-    to the calling process when only one core is available. Each worker has a pipe of its own:
-    ``multiprocessing.Pool`` shares one task queue whose lock an idle worker holds while it
-    waits, and ``Pool.terminate()`` takes that lock, so a Ctrl-C at the wrong moment hung.
+    to the calling process when only one core is available. Each worker has a pipe of its own,
+    so a worker that dies (the OOM killer, a crash) is seen at once: with
+    ``multiprocessing.Pool``, its task was lost and the batch waited forever.
     """
 
     def __init__(self, model, workers: int | None = None) -> None:

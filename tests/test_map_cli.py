@@ -356,7 +356,10 @@ def test_ctrl_c_during_a_parallel_batch_stops_promptly_and_leaves_nothing(
     source.write_text(
         "".join(json.dumps({"id": str(i), "title": f"{titles[i % 5]} {i}"}) + "\n" for i in range(200_000))
     )
-    command = [sys.executable, "-c", "import sys; from nocfit.cli import main; sys.exit(main())"]
+    # A terminal's Ctrl-C handling, whatever this test inherited: a shell runs a background job
+    # (CI started with `&`) with SIGINT ignored, and Python then leaves it ignored.
+    child = "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    command = [sys.executable, "-c", child + "from nocfit.cli import main; sys.exit(main())"]
     process = subprocess.Popen(
         [*command, "map", "--quiet", "--input", str(source), "--output", str(tmp_path / "out.jsonl")],
         stderr=subprocess.PIPE,
