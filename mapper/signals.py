@@ -104,10 +104,11 @@ def prepare(
     role_heads = titles.role_heads if titles is not None else frozenset()
     respell = titles.respell if titles is not None else (lambda text: text)
     official = titles.official_head if titles is not None else (lambda text: text)
-    roles = [respell(official(normalize_title(r))) for r in split_roles(title, role_heads)]
+    # The official reading comes after respelling too: "Netwrk Admin" is a network administrator.
+    roles = [official(respell(official(normalize_title(r)))) for r in split_roles(title, role_heads)]
     roles = [r for r in roles if r]
     as_written = official(normalize_title(title))
-    title_norm = respell(as_written)
+    title_norm = official(respell(as_written))
     return Prepared(
         title=title,
         duties=duties,

@@ -170,11 +170,15 @@ class BatchOutcome:
     assessments: int = 0
 
 
-def batch_fingerprint(path: Path, model_fingerprint: str, definitions: str, today: dt.date) -> str:
-    """What a batch's assessment depends on: the file, the model, the category lists and, only
-    when some record has no ``as_of`` of its own, the run date (a file whose records all carry
-    their date is not re-assessed every day)."""
+def batch_fingerprint(
+    path: Path, model_fingerprint: str, definitions: str, noc_titles: dict[str, str], today: dt.date
+) -> str:
+    """What a batch's assessment depends on: the file, the model, the category lists, the NOC
+    unit groups (which claimed codes exist, the titles shown) and, only when some record has no
+    ``as_of`` of its own, the run date (a file whose records all carry their date is not
+    re-assessed every day)."""
     import hashlib
+    import json
 
     from nocfit.sources.fetch import file_sha256
 
@@ -183,6 +187,7 @@ def batch_fingerprint(path: Path, model_fingerprint: str, definitions: str, toda
         file_sha256(path),
         model_fingerprint,
         hashlib.sha256(definitions.encode()).hexdigest(),
+        hashlib.sha256(json.dumps(sorted(noc_titles.items())).encode()).hexdigest(),
         today.isoformat() if any(c.as_of == dt.date.min for c in undated) else "dated records",
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
@@ -204,7 +209,10 @@ def assess_batch_into_warehouse(con, batch: str, path: Path, store, *, force: bo
         "SELECT string_agg(definition, '' ORDER BY version_id) FROM ircc.category_versions"
     ).fetchone()[0]
     today = dt.date.today()
-    fingerprint = batch_fingerprint(path, str(model_meta.get("fingerprint")), definitions or "", today)
+    noc_titles = unit_group_titles(con)
+    fingerprint = batch_fingerprint(
+        path, str(model_meta.get("fingerprint")), definitions or "", noc_titles, today
+    )
     key = f"candidates:{batch}"
     if not force and get_fingerprint(con, key) == fingerprint:
         counts = {
@@ -217,7 +225,7 @@ def assess_batch_into_warehouse(con, batch: str, path: Path, store, *, force: bo
         model=store.load_current(),
         versions=versions_from_warehouse(con),
         default_as_of=today,
-        noc_titles=unit_group_titles(con),
+        noc_titles=noc_titles,
     )
     rows = table_rows(batch, assessment)
     with transaction(con):  # a re-run replaces the batch: idempotent

@@ -89,19 +89,24 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a `kill`, a closing terminal) unwinds like Ctrl-C, so no temporary or ``.part``
-    file of candidates' data is left behind; the previous handler comes back afterwards."""
+def _stop_signals_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a `kill`) and SIGHUP (a closed terminal) unwind like Ctrl-C, so no temporary or
+    ``.part`` file of candidates' data is left behind; the previous handlers come back after."""
     import signal
+
+    from nocfit.map_command import STOP_SIGNALS
 
     def interrupt(signum, frame) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    # SIGINT already raises KeyboardInterrupt, unless the shell ignores it (a background job).
+    stops = [getattr(signal, name) for name in STOP_SIGNALS if name != "SIGINT"]
+    previous = {stop: signal.signal(stop, interrupt) for stop in stops}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 # ------------------------------------------------------------------------------ map
@@ -145,7 +150,10 @@ def cmd_map(args: argparse.Namespace) -> int:
     try:
         model = mc.load_model(Path(args.model) if args.model else None)
         if args.input:
-            with _sigterm_as_interrupt(), mc.standard_streams(args.input, args.output) as (source, target):
+            with (
+                _stop_signals_as_interrupt(),
+                mc.standard_streams(args.input, args.output) as (source, target),
+            ):
                 report = mc.map_batch_file(
                     model,
                     source,
@@ -187,7 +195,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     as_of = _date_option("--as-of", args.as_of) if args.as_of is not None else None
     try:
-        with _sigterm_as_interrupt():
+        with _stop_signals_as_interrupt():
             return run(Path(args.candidates), as_of=as_of, output=Path(args.output) if args.output else None)
     except FitSetupError as exc:
         raise UsageError(str(exc)) from None

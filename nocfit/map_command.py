@@ -566,13 +566,23 @@ class WorkerError(RuntimeError):
     """A mapping worker process failed or stopped."""
 
 
+def _stopped(process) -> WorkerError:
+    process.join(timeout=5)  # reaped, so that its exit code is known
+    return WorkerError(f"a mapping worker stopped (exit code {process.exitcode})")
+
+
+#: Signals that stop a batch: Ctrl-C, `kill`, a closed terminal. The parent turns them into
+#: KeyboardInterrupt (files cleaned up); workers ignore them and are stopped by the parent.
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
 def _serve(connection, parent_ends: list) -> None:
     """A worker: maps each chunk it receives until told to stop (None) or the parent is gone."""
     import signal
 
     # Ctrl-C and SIGTERM reach the whole process group; the parent stops the workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for name in STOP_SIGNALS:
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
     for end in parent_ends:  # copies from the fork: while open, a dead parent is never seen
         end.close()
     while True:
@@ -637,7 +647,7 @@ class ParallelMapper:
                 try:
                     connection.send((task[1], top_k, evidence))
                 except OSError:
-                    raise WorkerError(f"a mapping worker stopped (exit code {process.exitcode})") from None
+                    raise _stopped(process) from None
                 working[connection] = (task[0], process)
 
         for process, connection in self.processes:
@@ -647,8 +657,8 @@ class ParallelMapper:
                 index, process = working.pop(connection)
                 try:
                     status, value = connection.recv()
-                except EOFError:
-                    raise WorkerError(f"a mapping worker stopped (exit code {process.exitcode})") from None
+                except (EOFError, OSError):  # OSError: reset by a worker that died mid-send
+                    raise _stopped(process) from None
                 if status != "ok":
                     raise WorkerError(f"a mapping worker failed: {value}")
                 results[index] = value
@@ -660,7 +670,8 @@ class ParallelMapper:
             if failed:  # its work will never be collected
                 process.kill()
             else:
-                connection.send(None)
+                with contextlib.suppress(OSError):  # a worker that died idle owes nothing
+                    connection.send(None)
         for process, connection in self.processes:
             process.join()
             connection.close()

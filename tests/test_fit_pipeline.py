@@ -227,11 +227,12 @@ def test_a_batch_is_reassessed_on_a_new_day_only_if_a_record_has_no_date(tmp_pat
 
     days = [dt.date(2026, 11, 21), dt.date(2026, 11, 22)]
 
-    def on(path: Path, day: dt.date, model: str = "m1") -> str:
-        return batch_fingerprint(path, model, "lists", day)
+    def on(path: Path, day: dt.date, model: str = "m1", noc: str = "Nurses") -> str:
+        return batch_fingerprint(path, model, "lists", {"31301": noc}, day)
 
-    # Every example carries its own as_of: the run date changes nothing.
+    # Every example carries its own as_of: the run date changes nothing; the model and NOC do.
     assert on(EXAMPLES, days[0]) == on(EXAMPLES, days[1]) != on(EXAMPLES, days[0], model="m2")
+    assert on(EXAMPLES, days[0]) != on(EXAMPLES, days[0], noc="Registered nurses")
     undated = tmp_path / "batch.jsonl"
     record = json.loads(EXAMPLES.read_text().splitlines()[0])
     record.pop("as_of")

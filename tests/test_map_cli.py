@@ -338,7 +338,7 @@ def test_standard_input_and_output(cloned, tmp_path: Path) -> None:
     assert code == 2 and out == "" and "standard input: not a valid JSON array" in err
 
 
-@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])  # Ctrl-C; a `kill` or a closed terminal
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP"])  # Ctrl-C, `kill`, a closed terminal
 def test_ctrl_c_during_a_parallel_batch_stops_promptly_and_leaves_nothing(
     cloned, tmp_path: Path, stop: str
 ) -> None:
@@ -410,6 +410,8 @@ def test_parallel_mapper_keeps_the_order_and_reports_a_failing_worker() -> None:
             ["e"],
         ]
         processes = [process for process, _ in mapper.processes]
+        processes[0].kill()  # dies idle, after its work was collected: the batch is still whole
+        processes[0].join()
     assert all(not process.is_alive() for process in processes)  # stopped when done
     with (
         pytest.raises(WorkerError, match="ValueError: boom"),
@@ -423,3 +425,10 @@ def test_parallel_mapper_keeps_the_order_and_reports_a_failing_worker() -> None:
         mapper.processes[0][0].kill()
         mapper.processes[0][0].join()
         mapper.map_chunks([[("a", "")]], top_k=1, evidence=False)
+    with (
+        pytest.raises(WorkerError, match=r"exit code -9\)"),
+        ParallelMapper(_FakeModel(), workers=2) as mapper,
+    ):
+        mapper.map_chunks([[("slow", "")]], top_k=1, evidence=False)  # one chunk: the first worker
+        mapper.processes[0][0].kill()  # not reaped yet: the message still has the exit code
+        mapper.map_chunks([[("slow", "")]], top_k=1, evidence=False)

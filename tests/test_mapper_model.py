@@ -38,6 +38,8 @@ def test_admin_is_an_administrator_only_where_official_titles_say_so(model: Mapp
     assert network.title_read_as is None  # not a guessed spelling
     assert codes(model.map("Payroll Admin"))[0] == "13102"
     assert codes(model.map("Network Admin / Team Lead"))[0] == "22220"  # a role too
+    misspelt = model.map("Netwrk Admin")  # respelt, then read as the official title
+    assert misspelt.title_read_as == "network administrator" and codes(misspelt)[0] == "22220"
     # No official "legal administrator": the administrative reading stays.
     assert codes(model.map("Legal Admin"))[0] == "13111"
 
