@@ -104,11 +104,14 @@ def prepare(
     role_heads = titles.role_heads if titles is not None else frozenset()
     respell = titles.respell if titles is not None else (lambda text: text)
     official = titles.official_head if titles is not None else (lambda text: text)
-    # The official reading comes after respelling too: "Netwrk Admin" is a network administrator.
-    roles = [official(respell(official(normalize_title(r)))) for r in split_roles(title, role_heads)]
+
+    def read(text: str) -> str:  # after respelling too: "Netwrk Admin" is a network administrator
+        return official(respell(text))
+
+    roles = [read(normalize_title(r)) for r in split_roles(title, role_heads)]
     roles = [r for r in roles if r]
-    as_written = official(normalize_title(title))
-    title_norm = official(respell(as_written))
+    as_written = official(normalize_title(title))  # an official reading is not a respelling
+    title_norm = read(as_written)
     return Prepared(
         title=title,
         duties=duties,

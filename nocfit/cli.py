@@ -126,12 +126,6 @@ def cmd_map(args: argparse.Namespace) -> int:
                 "--json is for one query; a batch's output format comes from --output's extension "
                 "(or --output-format)"
             )
-        for option, value, name in (
-            ("--input-format", args.input_format, args.input),
-            ("--output-format", args.output_format, args.output),
-        ):
-            if value and Path(name).suffix.lower() in mc.FORMATS:
-                raise UsageError(f"{option} is only for a file whose extension does not tell; {name} does")
         if args.input != mc.STDIO:
             source = Path(args.input)
             if source.exists() and not source.is_file():
@@ -148,6 +142,9 @@ def cmd_map(args: argparse.Namespace) -> int:
     if not 1 <= args.top_k <= 20:
         raise UsageError("--top-k must be between 1 and 20")
     try:
+        if args.input:  # before the model loads: a usage error should not wait for it
+            mc.check_format_option([Path(args.input)], args.input_format, "--input-format")
+            mc.check_format_option([Path(args.output)], args.output_format, "--output-format")
         model = mc.load_model(Path(args.model) if args.model else None)
         if args.input:
             with (

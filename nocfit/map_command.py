@@ -215,12 +215,14 @@ def detect_format(path: Path, explicit: str | None) -> str:
     raise MapInputError(f"cannot tell the format of {path.name}: use .jsonl or .csv, or pass --format")
 
 
-def check_format_option(paths: list[Path], explicit: str | None) -> None:
-    """``--format`` is for a file whose extension does not tell; an extension always wins."""
+def check_format_option(paths: list[Path], explicit: str | None, option: str = "--format") -> None:
+    """A format option is for a file whose extension does not tell; an extension always wins.
+    ``--format`` covers input and output (``paths``), ``--input-format`` one of them."""
     if explicit and all(path.suffix.lower() in FORMATS for path in paths):
         raise MapInputError(
-            f"--format {explicit} is only for a file whose extension does not tell the format; "
-            f"{' and '.join(p.name for p in paths)} already do"
+            f"{option} is only for a file whose extension does not tell the format; "
+            f"{' and '.join(p.name for p in paths)} already {'does' if len(paths) == 1 else 'do'} "
+            f"(drop {option} {explicit})"
         )
 
 
@@ -372,18 +374,23 @@ def _delimiter_name(delimiter: str) -> str:
     return {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
 
 
-def read_batch(path: Path, fmt: str, errors: list[str]) -> Iterator[BatchItem]:
-    """Valid items of a batch file; each bad line appends "line N: reason" to ``errors``."""
+def read_batch(
+    path: Path, fmt: str, errors: list[str], *, elements: list | None = None
+) -> Iterator[BatchItem]:
+    """Valid items of a batch file; each bad line appends "line N: reason" to ``errors``.
+    ``elements``: the file's JSON array, when the caller has already read it."""
+    if elements is None and fmt == "jsonl":
+        elements = json_array(path)
+    if elements is not None:
+        yield from _json_array_items(elements, errors)
+        return
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise MapInputError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
         lines = _decoded_lines(handle)
-        elements = json_array(path) if fmt == "jsonl" else None
-        if elements is not None:
-            yield from _json_array_items(elements, errors)
-        elif fmt == "jsonl":
+        if fmt == "jsonl":
             yield from _jsonl_items(path, lines, errors)
         else:
             yield from _csv_items(path, fmt, lines, errors)
@@ -416,7 +423,7 @@ def check_batch(
         raise MapInputError(str(exc)) from None
     elements = json_array(input_path) if in_fmt == "jsonl" else None
     if elements is not None:
-        return BatchPlan(len(elements), in_fmt, out_fmt, "item")
+        return BatchPlan(len(elements), in_fmt, out_fmt, "item", elements)
     if in_fmt != "jsonl":
         for _ in read_batch(input_path, in_fmt, []):
             pass
@@ -429,6 +436,7 @@ class BatchPlan:
     input_format: str
     output_format: str
     unit: str  # what the input is counted in: "line", or "item" for a JSON array
+    elements: list | None = None  # a JSON array's elements, read once here for the mapping
 
 
 @dataclass
@@ -543,7 +551,7 @@ def map_batch_file(
                 bar.update(max(0, chunk[-1].line - bar.n))
                 chunk.clear()
 
-            for item in read_batch(input_path, in_fmt, report.errors):
+            for item in read_batch(input_path, in_fmt, report.errors, elements=plan.elements):
                 if item.id in first_line:
                     report.repeated_ids.setdefault(item.id, [first_line[item.id]]).append(item.line)
                 else:
