@@ -119,6 +119,42 @@ def true_rank(ranking: list[str], item: LabelledItem) -> int | None:
     return ranking.index(item.code) + 1 if item.code in ranking else None
 
 
+#: Why a labelled code can be missed, judged from the official titles alone (``miss_kind``).
+MISS_KINDS = {
+    "not_a_unit_group": "the label is no NOC 2021 unit group",
+    "official_title_elsewhere": "the title, as the mapper reads it, is verbatim an official title "
+    "of other unit groups only",
+    "no_word_in_label_titles": "no word of the title is in any official title of the labelled unit group",
+    "no_title": "no title (duties only)",
+    "other": "official titles of the labelled unit group share a word with the title: a ranking "
+    "error, or a choice between neighbouring unit groups",
+}
+
+
+def miss_kind(model, item: LabelledItem) -> str:
+    """A key of MISS_KINDS for an item whose code ``model`` (a MapperModel) did not suggest.
+
+    The first two kinds are disagreements between the label and the official titles, which no
+    mapper that trusts the official index can settle by title; only "other" (and "no_title",
+    decided by duties) is room for a better mapper.
+    """
+    from mapper.signals import prepare
+
+    if item.code not in model.codes:
+        return "not_a_unit_group"
+    titles = model.parts.titles
+    query = prepare(item.title, item.duties, titles, model.parts.duties)
+    if not query.title_norm:
+        return "no_title"
+    label = model.codes.index(item.code)
+    exact = titles.exact.get(query.title_norm, ())
+    if exact and label not in exact:
+        return "official_title_elsewhere"
+    if not set(query.title_norm.split()) & titles.code_vocab[label]:
+        return "no_word_in_label_titles"
+    return "other"
+
+
 def sign_test_p(losses: int, gains: int) -> float:
     """One-sided exact sign test: the chance of at least ``losses`` of the ``losses + gains``
     changed items going one way if each change were a coin flip. Small when a model lost

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mapper.evaluate import rank_items, read_labelled, score
+from mapper.evaluate import MISS_KINDS, rank_items, read_labelled, score
 from mapper.model import MapperModel
 from tests.conftest import PROJECT_ROOT
 
@@ -85,6 +85,18 @@ def test_tense_benchmark_runs(refreshed: dict[str, str], few_items: Path, tmp_pa
     assert official["all, as written"]["similarity_to_itself"] == pytest.approx(1.0, abs=1e-3)
     # 'Drove', 'Taught', 'Oversaw' are read as NOC's 'Drive', 'Teach', 'Oversee'
     assert official["irregular verb first, past tense"]["similarity_to_itself"] > 0.99
+
+
+def test_miss_benchmark_sorts_every_miss(refreshed: dict[str, str], few_items: Path, tmp_path: Path) -> None:
+    report = run_benchmark("mapper_misses.py", ["--data", str(few_items), "--list"], refreshed, tmp_path)
+    items = read_labelled(few_items)
+    model = MapperModel.load(Path(refreshed["NOCFIT_MODELS"]) / "current.pkl")
+    expected = score(*rank_items(model, items), items)
+    counts = report["counts"]
+    assert set(counts) == set(MISS_KINDS)
+    assert sum(row["top1"] for row in counts.values()) == round(8 * (1 - expected.top1))
+    assert sum(row["top5"] for row in counts.values()) == round(8 * (1 - expected.top5))
+    assert all(m["kind"] in MISS_KINDS for m in report["misses"])
 
 
 def test_a_file_that_cannot_be_scored_stops_with_the_reason(

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mapper.evaluate import evaluate, read_labelled
+from mapper.evaluate import LabelledItem, evaluate, miss_kind, read_labelled
 from mapper.model import MapperModel, ModelError
 
 
@@ -140,6 +140,23 @@ def test_dev_set_accuracy_floor(model: MapperModel, shared_data: Path) -> None:
     assert result.items == 200
     assert result.top1 >= 0.60 and result.top5 >= 0.80  # regression floors; targets in benchmarks/
     assert 0.0 <= result.ece <= 0.15
+
+
+@pytest.mark.parametrize(
+    ("title", "duties", "code", "kind"),
+    [
+        # 'cytologist' is an official title of 21110 only; 32120 has 'cytology technologist'
+        ("Cytologist", "", "32120", "official_title_elsewhere"),
+        ("Kitchen Runner", "", "65200", "no_word_in_label_titles"),  # 'food runner' is 65201
+        ("", "Clean rooms and make beds.", "65310", "no_title"),
+        ("Diesel Technician", "", "72410", "other"),  # 'motor vehicle diesel engine mechanic'
+        ("Cook", "", "99999", "not_a_unit_group"),
+    ],
+)
+def test_a_miss_is_sorted_by_what_the_official_titles_say(
+    model: MapperModel, title: str, duties: str, code: str, kind: str
+) -> None:
+    assert miss_kind(model, LabelledItem("x", title, duties, code, "test")) == kind
 
 
 def test_model_carries_provenance(model: MapperModel, refreshed: dict[str, str]) -> None:
