@@ -134,9 +134,10 @@ MISS_KINDS = {
 def miss_kind(model, item: LabelledItem) -> str:
     """A key of MISS_KINDS for an item whose code ``model`` (a MapperModel) did not suggest.
 
-    The first two kinds are disagreements between the label and the official titles, which no
-    mapper that trusts the official index can settle by title; only "other" (and "no_title",
-    decided by duties) is room for a better mapper.
+    "official_title_elsewhere" and "no_word_in_label_titles" are disagreements between the
+    label and the official titles, which no mapper that trusts the official index can settle by
+    the title (an item's duties may still); "other" and "no_title" are where a better ranking
+    could win.
     """
     from mapper.signals import prepare
 
