@@ -21,6 +21,7 @@ from mapper.normalize import (
     HEAD_READINGS,
     IRREGULAR_PAST,
     base_form,
+    join_hyphenated,
     normalize_text,
     normalize_title,
     singular,
@@ -198,6 +199,22 @@ class TitleIndex(_Transposed):
                 return other
         return title
 
+    def join_hyphenated(self, title: str) -> str:
+        """The published ``title`` with 'X-Y' written 'XY' where official texts write it so,
+        and more often than 'X Y' ('Book-keeper', 'Co-ordinator'; not 'Hydro-electric', which
+        official titles write hyphenated more often). An official title as written stays as it is."""
+        if "-" not in title or normalize_title(title) in self.exact:
+            return title
+        return join_hyphenated(title, self._joins)
+
+    def _joins(self, left: str, right: str) -> bool:
+        joined = normalize_title(left + right)
+        if joined not in self.word_idf and joined not in self.other_words:
+            return False
+        pair = self.vectorizer.vocabulary.get(normalize_title(f"{left} {right}"))
+        # a lower idf: in more titles
+        return pair is None or self.word_idf.get(joined, np.inf) < self.vectorizer.idf[pair]
+
     def respell(self, title: str) -> str:
         """A normalised title with each word that no official text uses respelt to the closest
         official title word ('registerd nrse' -> 'registered nurse').
@@ -292,11 +309,17 @@ class DutyIndex(_Transposed):
         # forms: 'kept' must read as 'keep' (a stop word, dropped) for both tenses to score alike.
         # (All stop words as bases cost 11 dev items for 3 gained over seeds 0-2.)
         stop_words = ENGLISH_STOP_WORDS - frozenset(IRREGULAR_PAST.values())
-        known = frozenset(w for text in normalized for w in text.split()) - stop_words
-        index = cls(duties, row_code, None, None, [], known, reading=2)  # type: ignore[arg-type]
-        index.vectorizer, index.matrix = Tfidf.fit_transform(
-            [index._base_text(t) for t in normalized], ngram_range=(1, 2), stop_words="english"
-        )
+        index = None
+        # Twice: NOC writes 'co-ordinate' in a few duties, 'coordinate' in most; the second pass
+        # reads its own lines as it reads queries (``_normalize``), from the first pass's words.
+        for _ in range(2):
+            if index is not None:
+                normalized = [index._normalize(d) for d in duties]
+            known = frozenset(w for text in normalized for w in text.split()) - stop_words
+            index = cls(duties, row_code, None, None, [], known, reading=2)  # type: ignore[arg-type]
+            index.vectorizer, index.matrix = Tfidf.fit_transform(
+                [index._base_text(t) for t in normalized], ngram_range=(1, 2), stop_words="english"
+            )
         index.rows_of_code = [np.flatnonzero(row_code == i) for i in range(len(codes))]
         return index
 
@@ -316,19 +339,32 @@ class DutyIndex(_Transposed):
         """The alignment's reading: past forms and -ing forms as their base."""
         return self._reword(normalized, "_base_forms", irregular=self.reading >= 2)
 
+    def _normalize(self, text: str) -> str:
+        """``normalize_text``, after writing 'co-ordinate' as NOC's 'coordinate' (as
+        ``TitleIndex.join_hyphenated``, with the duties' words and word pairs)."""
+        return normalize_text(join_hyphenated(text, self._joins))
+
+    def _joins(self, left: str, right: str) -> bool:
+        joined = self._base_text(normalize_text(left + right))
+        if joined not in self.known_words:
+            return False
+        vocabulary, idf = self.vectorizer.vocabulary, self.vectorizer.idf
+        pair = vocabulary.get(self._base_text(normalize_text(f"{left} {right}")))
+        return pair is None or (joined in vocabulary and idf[vocabulary[joined]] < idf[pair])
+
     def read(self, text: str) -> str:
         """Duty text as the classifier and code documents read it: normalised, past forms as
         their base, so 'Drove buses' and 'Drive buses' score alike. -ing words stay: there they
         are often nouns that titles share ('food processing', 'nursing'), unlike in the line
         alignment, whose lines are verb phrases."""
-        normalized = normalize_text(text)
+        normalized = self._normalize(text)
         if self.reading < 2:
             return normalized
         return self._reword(normalized, "_past_forms", participles=False)
 
     def line_similarities(self, lines: Sequence[str]) -> sp.csr_matrix:
         """Cosine similarity of each (raw) duty line to every main duty."""
-        texts = [self._base_text(normalize_text(x)) for x in lines]
+        texts = [self._base_text(self._normalize(x)) for x in lines]
         return (self.vectorizer.transform(texts) @ self.matrix_t).tocsr()
 
     def clear_cache(self) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Container
+from collections.abc import Callable, Container
 from functools import lru_cache
 
 MAX_TITLE_CHARS = 300
@@ -360,6 +360,20 @@ def split_duties(text: str, *, max_lines: int = MAX_DUTY_LINES) -> list[str]:
         if len(lines) >= max_lines:
             break
     return lines
+
+
+_HYPHENATED = re.compile(r"(?<![\w-])([^\W\d_]+)-([^\W\d_]+)(?![\w-])")
+
+
+def join_hyphenated(text: str, joins: Callable[[str, str], bool]) -> str:
+    """``text`` with each hyphenated pair of words written as one word where ``joins(left,
+    right)`` says the official texts write it so: 'Book-keeper' -> 'Bookkeeper', 'Co-ordinator'
+    -> 'Coordinator', 'Pre-Press' -> 'Prepress'. Otherwise the hyphen parts two words ('book
+    keeper', 'co ordinator'), and a word like 'ordinator' is in no official text at all.
+    Longer chains ('mounter-proofer-operator') are left alone."""
+    if "-" not in text:
+        return text
+    return _HYPHENATED.sub(lambda m: m[1] + m[2] if joins(fold(m[1]), fold(m[2])) else m[0], text)
 
 
 def normalize_text(text: str) -> str:

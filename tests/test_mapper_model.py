@@ -44,6 +44,21 @@ def test_admin_is_an_administrator_only_where_official_titles_say_so(model: Mapp
     assert codes(model.map("Legal Admin"))[0] == "13111"
 
 
+def test_hyphenated_words_are_read_as_noc_writes_them(model: MapperModel) -> None:
+    pairs = [
+        ("Book-keeper", "Bookkeeper"),  # was storekeepers, as 'book keeper'
+        ("Tele-marketer", "Telemarketer"),  # was respelt 'tele marker'
+        ("Life-guard", "Lifeguard"),
+        ("Program Co-ordinator", "Program Coordinator"),  # 'ordinator' is in no official text
+    ]
+    for hyphenated, joined in pairs:
+        assert codes(model.map(hyphenated, evidence=False)) == codes(model.map(joined, evidence=False))
+    assert codes(model.map("Book-keeper"))[0] == "12200"
+    assert model.map("Tele-marketer").title_read_as is None
+    # An official title written with a hyphen keeps its exact match.
+    assert model.map("Hydro-electric generating station operator").suggestions[0].method == "exact_title"
+
+
 def test_a_title_misspelt_in_every_word_is_read_as_the_official_words(model: MapperModel) -> None:
     nurse = model.map("REGISTERD NRSE")
     assert codes(nurse)[0] == "31301" and nurse.title_read_as == "registered nurse"

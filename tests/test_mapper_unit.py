@@ -183,6 +183,40 @@ def test_words_no_official_text_uses_are_respelt_to_official_title_words(monkeyp
     assert titles.respell("registerd nrse") == "registered nurse" and len(looked_up) == 2
 
 
+def test_hyphenated_words_are_written_as_official_texts_write_them() -> None:
+    from mapper.index import DutyIndex, TitleIndex
+    from mapper.normalize import join_hyphenated
+    from mapper.signals import prepare
+
+    assert join_hyphenated("Book-keeper / Co-op", lambda a, b: a + b == "bookkeeper") == "Bookkeeper / Co-op"
+    assert join_hyphenated("mounter-proofer-operator", lambda a, b: True) == "mounter-proofer-operator"
+    codes = ["12200", "41406", "92100"]
+    pairs = [
+        ("12200", "bookkeeper"),
+        ("41406", "program co-ordinator"),
+        ("41406", "coordinator"),
+        ("41406", "volunteer coordinator"),
+        ("41406", "events coordinator"),
+        ("92100", "hydro-electric station operator"),
+        ("92100", "hydro-electric generating station operator"),
+        ("92100", "hydroelectric operator"),
+    ]
+    titles = TitleIndex.build(pairs, codes)
+    assert titles.join_hyphenated("Book-keeper") == "Bookkeeper"
+    assert prepare("BOOK-KEEPERS", "", titles).title_norm == "bookkeeper"
+    # 'coordinator' is in more titles than 'co ordinator'; an official title as written stays
+    assert titles.join_hyphenated("Volunteer Co-ordinator") == "Volunteer Coordinator"
+    assert titles.join_hyphenated("Program Co-ordinator") == "Program Co-ordinator"
+    # official titles write 'hydro-electric' more often than 'hydroelectric'
+    assert titles.join_hyphenated("Hydro-electric plant operator") == "Hydro-electric plant operator"
+    assert titles.join_hyphenated("Tele-marketer") == "Tele-marketer"  # no 'telemarketer' here
+    duties = DutyIndex.build([("41406", "Coordinate volunteers"), ("41406", "Plan events")], ["41406"])
+    assert duties.read("Co-ordinated volunteers") == "coordinate volunteer"
+    past = duties.line_similarities(["Co-ordinated volunteers"]).toarray()
+    assert np.allclose(past, duties.line_similarities(["Coordinate volunteers"]).toarray())
+    assert duties.read("Co-host events") == "co host event"  # 'cohost' is no word of the duties
+
+
 def test_duty_verbs_are_read_in_their_base_form() -> None:
     from mapper.index import DutyIndex
     from mapper.normalize import base_form
