@@ -370,7 +370,9 @@ def join_hyphenated(text: str, joins: Callable[[str, str], bool]) -> str:
     right)`` says the official texts write it so: 'Book-keeper' -> 'Bookkeeper', 'Co-ordinator'
     -> 'Coordinator', 'Pre-Press' -> 'Prepress'. Otherwise the hyphen parts two words ('book
     keeper', 'co ordinator'), and a word like 'ordinator' is in no official text at all.
-    Longer chains ('mounter-proofer-operator') are left alone."""
+    Longer chains ('mounter-proofer-operator') are left alone. Like the normalisers, it reads
+    at most MAX_TEXT_CHARS (bounded time on any input)."""
+    text = text[:MAX_TEXT_CHARS]
     if "-" not in text:
         return text
     return _HYPHENATED.sub(lambda m: m[1] + m[2] if joins(fold(m[1]), fold(m[2])) else m[0], text)

@@ -12,7 +12,7 @@ import pytest
 
 from mapper.calibrate import expected_calibration_error
 from mapper.evaluate import read_labelled, sign_test_p
-from mapper.normalize import normalize_text, normalize_title, split_duties, split_roles
+from mapper.normalize import MAX_TEXT_CHARS, normalize_text, normalize_title, split_duties, split_roles
 from mapper.vectorize import Tfidf
 from nocfit import mapper_ops
 from warehouse import schema
@@ -190,6 +190,9 @@ def test_hyphenated_words_are_written_as_official_texts_write_them() -> None:
 
     assert join_hyphenated("Book-keeper / Co-op", lambda a, b: a + b == "bookkeeper") == "Bookkeeper / Co-op"
     assert join_hyphenated("mounter-proofer-operator", lambda a, b: True) == "mounter-proofer-operator"
+    asked = []  # bounded work on any input: only what the normalisers read is looked at
+    joined = join_hyphenated("co-ord " * 1_000_000, lambda a, b: asked.append(a) or True)
+    assert joined.startswith("coord coord") and len(asked) <= MAX_TEXT_CHARS // 7 + 1
     codes = ["12200", "41406", "92100"]
     pairs = [
         ("12200", "bookkeeper"),
