@@ -25,6 +25,7 @@ from mapper.normalize import (
     normalize_text,
     normalize_title,
     singular,
+    words_written_apart,
 )
 from mapper.vectorize import Tfidf
 
@@ -129,6 +130,9 @@ class TitleIndex(_Transposed):
     #: Words of the other official texts (duties, lead statements, definitions): real words
     #: even where no title uses them, so never respelt. (Default for models saved without it.)
     other_words: frozenset[str] = frozenset()
+    #: Words official texts write apart at least as often as as one (``words_written_apart``);
+    #: None in models trained before hyphenated words were joined: they read them as trained.
+    written_apart: frozenset[str] | None = None
 
     @classmethod
     def build(
@@ -177,6 +181,7 @@ class TitleIndex(_Transposed):
             word_idf=idf,
             role_heads=frozenset(w for w, n in ends.items() if n >= ROLE_HEAD_MIN_TITLES),
             other_words=_words_of(other_texts),
+            written_apart=words_written_apart([*display, *other_texts], normalize_title),
         )
 
     def word_coverage(self, title: str, code: int) -> float:
@@ -200,20 +205,16 @@ class TitleIndex(_Transposed):
         return title
 
     def join_hyphenated(self, title: str) -> str:
-        """The published ``title`` with 'X-Y' written 'XY' where official texts write it so,
-        and more often than 'X Y' ('Book-keeper', 'Co-ordinator'; not 'Hydro-electric', which
-        official titles write hyphenated more often). An official title as written stays as it is."""
-        if "-" not in title or normalize_title(title) in self.exact:
+        """The published ``title`` with 'X-Y' written 'XY' where that is a word of official texts
+        that they do not write apart as often (``words_written_apart``): 'Book-keeper',
+        'Co-ordinator'; not 'Hydro-electric'. An official title as written stays as it is."""
+        if self.written_apart is None or normalize_title(title) in self.exact:
             return title
         return join_hyphenated(title, self._joins)
 
-    def _joins(self, left: str, right: str) -> bool:
-        joined = normalize_title(left + right)
-        if joined not in self.word_idf and joined not in self.other_words:
-            return False
-        pair = self.vectorizer.vocabulary.get(normalize_title(f"{left} {right}"))
-        # a lower idf: in more titles
-        return pair is None or self.word_idf.get(joined, np.inf) < self.vectorizer.idf[pair]
+    def _joins(self, joined: str) -> bool:
+        word = normalize_title(joined)
+        return (word in self.word_idf or word in self.other_words) and word not in self.written_apart
 
     def respell(self, title: str) -> str:
         """A normalised title with each word that no official text uses respelt to the closest
@@ -296,6 +297,8 @@ class DutyIndex(_Transposed):
     #: regular inflections as their base (models of 5d28382 to fe85186); 2 = irregular past
     #: forms too, and every duty signal reads past forms as their base (``read``).
     reading: int = 2
+    #: As ``TitleIndex.written_apart``, for the duties (None: hyphens are not joined).
+    written_apart: frozenset[str] | None = None
 
     @classmethod
     def build(cls, pairs: Sequence[tuple[str, str]], codes: Sequence[str]) -> DutyIndex:
@@ -309,17 +312,17 @@ class DutyIndex(_Transposed):
         # forms: 'kept' must read as 'keep' (a stop word, dropped) for both tenses to score alike.
         # (All stop words as bases cost 11 dev items for 3 gained over seeds 0-2.)
         stop_words = ENGLISH_STOP_WORDS - frozenset(IRREGULAR_PAST.values())
-        index = None
-        # Twice: NOC writes 'co-ordinate' in a few duties, 'coordinate' in most; the second pass
-        # reads its own lines as it reads queries (``_normalize``), from the first pass's words.
-        for _ in range(2):
-            if index is not None:
-                normalized = [index._normalize(d) for d in duties]
-            known = frozenset(w for text in normalized for w in text.split()) - stop_words
-            index = cls(duties, row_code, None, None, [], known, reading=2)  # type: ignore[arg-type]
-            index.vectorizer, index.matrix = Tfidf.fit_transform(
-                [index._base_text(t) for t in normalized], ngram_range=(1, 2), stop_words="english"
-            )
+        known = frozenset(w for text in normalized for w in text.split()) - stop_words
+        index = cls(duties, row_code, None, None, [], known, reading=2)  # type: ignore[arg-type]
+        # NOC writes 'co-ordinate' in a few duties, 'coordinate' in most: its own lines are read
+        # as queries are (``_normalize``), with the words that plain normalising gave.
+        index.written_apart = words_written_apart(duties, lambda w: index._base_text(normalize_text(w)))
+        normalized = [index._normalize(d) for d in duties]
+        index.known_words = frozenset(w for text in normalized for w in text.split()) - stop_words
+        index.clear_cache()
+        index.vectorizer, index.matrix = Tfidf.fit_transform(
+            [index._base_text(t) for t in normalized], ngram_range=(1, 2), stop_words="english"
+        )
         index.rows_of_code = [np.flatnonzero(row_code == i) for i in range(len(codes))]
         return index
 
@@ -341,16 +344,14 @@ class DutyIndex(_Transposed):
 
     def _normalize(self, text: str) -> str:
         """``normalize_text``, after writing 'co-ordinate' as NOC's 'coordinate' (as
-        ``TitleIndex.join_hyphenated``, with the duties' words and word pairs)."""
+        ``TitleIndex.join_hyphenated``, with the duties' words)."""
+        if self.written_apart is None:
+            return normalize_text(text)
         return normalize_text(join_hyphenated(text, self._joins))
 
-    def _joins(self, left: str, right: str) -> bool:
-        joined = self._base_text(normalize_text(left + right))
-        if joined not in self.known_words:
-            return False
-        vocabulary, idf = self.vectorizer.vocabulary, self.vectorizer.idf
-        pair = vocabulary.get(self._base_text(normalize_text(f"{left} {right}")))
-        return pair is None or (joined in vocabulary and idf[vocabulary[joined]] < idf[pair])
+    def _joins(self, joined: str) -> bool:
+        word = self._base_text(normalize_text(joined))
+        return word in self.known_words and word not in self.written_apart
 
     def read(self, text: str) -> str:
         """Duty text as the classifier and code documents read it: normalised, past forms as

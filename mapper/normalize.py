@@ -13,7 +13,8 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Container
+from collections import Counter
+from collections.abc import Callable, Container, Iterable
 from functools import lru_cache
 
 MAX_TITLE_CHARS = 300
@@ -362,20 +363,55 @@ def split_duties(text: str, *, max_lines: int = MAX_DUTY_LINES) -> list[str]:
     return lines
 
 
-_HYPHENATED = re.compile(r"(?<![\w-])([^\W\d_]+)-([^\W\d_]+)(?![\w-])")
+_HYPHENS = "-\u2010\u2011"  # hyphen-minus, hyphen, non-breaking hyphen (word processors)
+#: Two words joined by a hyphen, not after a letter or an apostrophe ("children's-wear" is no
+#: 's-wear'), and not before a digit; of a chain, the first pair ('book-keeper' of
+#: 'book-keeper-receptionist').
+_HYPHENATED = re.compile(rf"(?<![\w'\u2019])([^\W\d_]+)[{_HYPHENS}]([^\W\d_]+)(?![\w])")
+#: Two adjacent words, written apart ('X-Y' or 'X Y'), counted by ``words_written_apart``.
+_ADJACENT = re.compile(rf"([^\W\d_]+)(?=(?:[{_HYPHENS}]|\s+)([^\W\d_]+))")
+_LETTERS = re.compile(r"[^\W\d_]+")
+#: The hyphen after these marks another word: 're-cover' is not 'recover', 're-sort' not 'resort'.
+KEEP_HYPHEN_AFTER = frozenset({"re"})
 
 
-def join_hyphenated(text: str, joins: Callable[[str, str], bool]) -> str:
-    """``text`` with each hyphenated pair of words written as one word where ``joins(left,
-    right)`` says the official texts write it so: 'Book-keeper' -> 'Bookkeeper', 'Co-ordinator'
+def join_hyphenated(text: str, joins: Callable[[str], bool]) -> str:
+    """``text`` with each hyphenated pair of words written as one word where ``joins(xy)`` (xy
+    folded) says official texts write it so: 'Book-keeper' -> 'Bookkeeper', 'Co-ordinator'
     -> 'Coordinator', 'Pre-Press' -> 'Prepress'. Otherwise the hyphen parts two words ('book
     keeper', 'co ordinator'), and a word like 'ordinator' is in no official text at all.
-    Longer chains ('mounter-proofer-operator') are left alone. Like the normalisers, it reads
-    at most MAX_TEXT_CHARS (bounded time on any input)."""
+    Like the normalisers, it reads at most MAX_TEXT_CHARS (bounded time on any input)."""
     text = text[:MAX_TEXT_CHARS]
-    if "-" not in text:
+    if not any(h in text for h in _HYPHENS):
         return text
-    return _HYPHENATED.sub(lambda m: m[1] + m[2] if joins(fold(m[1]), fold(m[2])) else m[0], text)
+
+    def join(m: re.Match) -> str:
+        left = fold(m[1])
+        return m[1] + m[2] if left not in KEEP_HYPHEN_AFTER and joins(left + fold(m[2])) else m[0]
+
+    return _HYPHENATED.sub(join, text)
+
+
+def words_written_apart(texts: Iterable[str], key: Callable[[str], str]) -> frozenset[str]:
+    """Words (as ``key`` reads them) that ``texts`` write as two words ('X-Y' or 'X Y') at least
+    as often as as one: NOC writes 'make-up' and 'co-op' more often than 'makeup' and 'coop'
+    (chicken coops), and 'hydro-electric' more often than 'hydroelectric'. ``join_hyphenated``
+    leaves those apart; a word that the texts never write apart ('bookkeeper') is joined."""
+    one: Counter[str] = Counter()
+    apart: Counter[str] = Counter()
+    for text in texts:
+        folded = fold(text)
+        one.update(_LETTERS.findall(folded))
+        apart.update(m[1] + m[2] for m in _ADJACENT.finditer(folded))
+    one_read: Counter[str] = Counter()
+    for word, n in one.items():
+        one_read[key(word)] += n
+    apart_read: Counter[str] = Counter()
+    for word, n in apart.items():
+        read = key(word)
+        if read in one_read:  # only words also written as one can be joined at all
+            apart_read[read] += n
+    return frozenset(w for w, n in apart_read.items() if w and n >= one_read[w])
 
 
 def normalize_text(text: str) -> str:

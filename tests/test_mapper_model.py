@@ -55,6 +55,10 @@ def test_hyphenated_words_are_read_as_noc_writes_them(model: MapperModel) -> Non
         assert codes(model.map(hyphenated, evidence=False)) == codes(model.map(joined, evidence=False))
     assert codes(model.map("Book-keeper"))[0] == "12200"
     assert model.map("Tele-marketer").title_read_as is None
+    duties = model.parts.duties
+    assert duties.read("Co-ordinated the volunteers") == duties.read("Coordinated the volunteers")
+    assert duties.read("Re-cover furniture") == "re cover furniture"  # not 'recover'
+    assert duties.read("Apply stage make-up") == "apply stage make up"  # NOC writes it apart
     # An official title written with a hyphen keeps its exact match.
     assert model.map("Hydro-electric generating station operator").suggestions[0].method == "exact_title"
 
