@@ -67,13 +67,7 @@ class MapperModel:
         prepared = [prepare(t, d, self.parts.titles, self.parts.duties) for t, d in queries]
         # Input without one official word (or a typo of one) has nothing to map: any code
         # would be a guess, so it gets no suggestion rather than a made-up confidence.
-        word_vocabulary = self.parts.classifier.word
-        live = [
-            i
-            for i, q in enumerate(prepared)
-            if (q.title_norm or q.duty_norm)
-            and word_vocabulary.knows_a_word_of(f"{q.title_norm} {q.duty_norm}")
-        ]
+        live = [i for i, q in enumerate(prepared) if self._has_an_official_word(q)]
         results = [Mapping([], ambiguous=False, title_duties_disagree=False) for _ in prepared]
         if not live:
             return results
@@ -84,6 +78,21 @@ class MapperModel:
         for j, i in enumerate(live):
             results[i] = self._mapping(batch[j], signals, j, cand_lists[j], dists[j], top_k, evidence)
         return results
+
+    def _has_an_official_word(self, q: Prepared) -> bool:
+        """A word of the official titles, or a word (or typo of one) the classifier knows.
+
+        The classifier's vocabulary alone leaves out words of a single official text: 269
+        official titles ('senator', 'phlebotomist', 'rabbi', 'sportscaster') used to get no
+        suggestion at all."""
+        text = f"{q.title_norm} {q.duty_norm}".strip()
+        if not text:
+            return False
+        vocabulary = self.parts.classifier.word
+        title_words = self.parts.titles.word_idf
+        if any(w in title_words for w in set(text.split()) - vocabulary.stop_words):
+            return True
+        return vocabulary.knows_a_word_of(text)
 
     def _mapping(
         self, q: Prepared, signals, j: int, cands, probs, top_k: int, with_evidence: bool

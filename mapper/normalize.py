@@ -406,10 +406,12 @@ def words_written_apart(texts: Iterable[str], key: Callable[[str], str]) -> froz
     one_read: Counter[str] = Counter()
     for word, n in one.items():
         one_read[key(word)] += n
+    # Only words also written as one can be joined at all; a cheap filter first, as most
+    # adjacent pairs are no word (and reading each would flood the normaliser's cache).
+    one_forms = {singular(w) for w in one}
     apart_read: Counter[str] = Counter()
     for word, n in apart.items():
-        read = key(word)
-        if read in one_read:  # only words also written as one can be joined at all
+        if singular(word) in one_forms and (read := key(word)) in one_read:
             apart_read[read] += n
     return frozenset(w for w, n in apart_read.items() if w and n >= one_read[w])
 

@@ -147,6 +147,16 @@ def test_input_without_an_official_word_gets_no_suggestion(model: MapperModel) -
     assert codes(model.map("wlder"))[0] == "72106"
 
 
+def test_every_official_title_gets_a_suggestion(model: MapperModel) -> None:
+    # Words of a single official title are not in the classifier's vocabulary (min_df=2);
+    # these titles used to get no suggestion at all.
+    for title, code in (("Senator", "00010"), ("Phlebotomist", "33101"), ("Rabbi", "41302")):
+        top = model.map(title, evidence=False).suggestions[0]
+        assert (top.code, top.method) == (code, "exact_title"), title
+    official = list(model.parts.titles.exact)
+    assert all(m.suggestions for m in model.map_batch([(t, "") for t in official], evidence=False))
+
+
 def test_a_bare_role_word_is_not_mistaken_for_a_sure_answer(model: MapperModel) -> None:
     # Dozens of unit groups are "... manager", "... teacher" or "... clerk": no honest model
     # is sure which one a bare word means.
