@@ -23,6 +23,7 @@ from benchmarks.mapper_benchmark import (  # noqa: E402
     benchmark_arguments,
     labelled_items,
     model_path,
+    print_variants,
     write_results,
 )
 from mapper.evaluate import MISS_KINDS, miss_kind, rank_items  # noqa: E402
@@ -52,21 +53,13 @@ def main() -> int:
                 }
             )
     top5 = [m for m in misses if m["rank"] is None]
-    counts = {
-        kind: {
-            "top1": Counter(m["kind"] for m in misses)[kind],
-            "top5": Counter(m["kind"] for m in top5)[kind],
-        }
-        for kind in MISS_KINDS
-    }
+    by_kind_top1 = Counter(m["kind"] for m in misses)
+    by_kind_top5 = Counter(m["kind"] for m in top5)
+    counts = {kind: {"top1": by_kind_top1[kind], "top5": by_kind_top5[kind]} for kind in MISS_KINDS}
     print(
         f"{len(items)} labelled items ({args.data}): {len(misses)} top-1 misses, {len(top5)} top-5 misses\n"
     )
-    width = max(map(len, MISS_KINDS))
-    print(f"| {'kind':<{width}} | top-1 misses | top-5 misses |")
-    print(f"|{'-' * (width + 2)}|-------------:|-------------:|")
-    for kind, row in counts.items():
-        print(f"| {kind:<{width}} | {row['top1']:>12} | {row['top5']:>12} |")
+    print_variants(counts, "kind", [("top-1 misses", "top1", "d"), ("top-5 misses", "top5", "d")])
     print()
     for kind, meaning in MISS_KINDS.items():
         print(f"{kind}: {meaning}")

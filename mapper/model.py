@@ -88,11 +88,8 @@ class MapperModel:
         text = f"{q.title_norm} {q.duty_norm}".strip()
         if not text:
             return False
-        vocabulary = self.parts.classifier.word
         title_words = self.parts.titles.word_idf
-        if any(w in title_words for w in set(text.split()) - vocabulary.stop_words):
-            return True
-        return vocabulary.knows_a_word_of(text)
+        return any(w in title_words for w in text.split()) or self.parts.classifier.word.knows_a_word_of(text)
 
     def _mapping(
         self, q: Prepared, signals, j: int, cands, probs, top_k: int, with_evidence: bool
