@@ -80,16 +80,19 @@ class MapperModel:
         return results
 
     def _has_an_official_word(self, q: Prepared) -> bool:
-        """A word of the official titles, or a word (or typo of one) the classifier knows.
+        """A word of the official titles, or a word (or typo of one) the classifier knows, that
+        is not a function word ('the', 'of': ``normalize.FUNCTION_WORDS``).
 
         The classifier's vocabulary alone leaves out words of a single official text: 269
         official titles ('senator', 'phlebotomist', 'rabbi', 'sportscaster') used to get no
         suggestion at all."""
-        text = f"{q.title_norm} {q.duty_norm}".strip()
-        if not text:
+        words = [w for w in f"{q.title_norm} {q.duty_norm}".split() if w not in normalize.FUNCTION_WORDS]
+        if not words:
             return False
         title_words = self.parts.titles.word_idf
-        return any(w in title_words for w in text.split()) or self.parts.classifier.word.knows_a_word_of(text)
+        return any(w in title_words for w in words) or self.parts.classifier.word.knows_a_word_of(
+            " ".join(words)
+        )
 
     def _mapping(
         self, q: Prepared, signals, j: int, cands, probs, top_k: int, with_evidence: bool

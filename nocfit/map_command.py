@@ -74,7 +74,8 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
     print(f"Query: {shown}" + (f"  (+{len(duties.split())} words of duties)" if duties else ""), file=out)
     if not mapping.suggestions:
         print(
-            "No suggestion: no word of the input is in the official NOC texts (nor a misspelling of one).",
+            "No suggestion: the input has no word of the official NOC texts (nor a misspelling of one) "
+            "beyond words such as 'the' or 'of'.",
             file=out,
         )
         return

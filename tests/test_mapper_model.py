@@ -142,6 +142,12 @@ def test_empty_and_garbage_inputs_give_no_suggestion(model: MapperModel) -> None
 def test_input_without_an_official_word_gets_no_suggestion(model: MapperModel) -> None:
     for junk in ("asdfgh qwerty", "xxxxxxxxxxxx", "123456", "软件工程师"):
         assert model.map(junk).suggestions == [], junk
+    # Function words are in official titles ("director of ...") but name no occupation: they
+    # used to give "the and of" Paralegals at 36%.
+    for empty in ("the and of", "of the", "And", "to be or not to be", "de la"):
+        assert model.map(empty, empty).suggestions == [], empty
+    assert codes(model.map("Teacher of the year"))  # a content word among them still maps
+    assert codes(model.map("IT"))[0].startswith("2")  # read as 'information technology'
     # Misspelt official words are still words: a typo of each word keeps the query alive.
     assert codes(model.map("Sofware devloper"))[0] == "21232"
     assert codes(model.map("wlder"))[0] == "72106"
