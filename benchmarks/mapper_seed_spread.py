@@ -6,7 +6,9 @@
 The seed decides which official titles and duties are held out, how the synthetic queries are
 drawn and how the fusion networks start; the official data and the code stay the same. Each
 seed costs one training (about 2 minutes on 2 cores). Reports top-1, top-5 and ECE on the
-labelled file and the title/duty conflicts decided by the duties, per seed and their range.
+labelled file, the title/duty conflicts decided by the duties, the held-out official queries'
+top-1 (from the model's metadata) and the top-1 on duties-only queries made of NOC's own main
+duties (`mapper_tense_benchmark.official_queries`), per seed and their range.
 Needs a refreshed warehouse (NOCFIT_WAREHOUSE) for the official texts.
 """
 
@@ -25,6 +27,7 @@ from benchmarks.mapper_benchmark import (  # noqa: E402
     labelled_items,
     write_results,
 )
+from benchmarks.mapper_tense_benchmark import official_queries  # noqa: E402
 from mapper.corpus import NocCorpus  # noqa: E402
 from mapper.evaluate import rank_items, score  # noqa: E402
 
@@ -48,6 +51,8 @@ def main() -> int:
         rankings, confidences = rank_items(model, items)
         result = score(rankings, confidences, items)
         by_duties = decided_by_duties(model, conflicts)
+        own_duties = official_queries(model)
+        on_own_duties = score(*rank_items(model, own_duties), own_duties)
         rows.append(
             {
                 "seed": seed,
@@ -55,15 +60,18 @@ def main() -> int:
                 "top5": result.top5,
                 "ece": result.ece,
                 "conflicts_decided_by_duties": by_duties,
+                "held_out_official_top1": model.metadata["held_out"]["top1"],
+                "noc_duty_queries_top1": on_own_duties.top1,
                 "training_seconds": model.metadata["training_seconds"],
             }
         )
         print(
             f"seed {seed}: top-1 {result.top1:.3f}  top-5 {result.top5:.3f}  ECE {result.ece:.3f}  "
-            f"conflicts by duties {by_duties}/{len(conflicts)}",
+            f"conflicts by duties {by_duties}/{len(conflicts)}  held-out official top-1 "
+            f"{model.metadata['held_out']['top1']:.4f}  NOC-duty queries top-1 {on_own_duties.top1:.3f}",
             flush=True,
         )
-    for key in ("top1", "top5", "ece"):
+    for key in ("top1", "top5", "ece", "held_out_official_top1", "noc_duty_queries_top1"):
         values = [r[key] for r in rows]
         print(f"{key}: {min(values):.3f} .. {max(values):.3f} over {len(rows)} seeds")
     write_results({"data": str(args.data), "items": len(items), "seeds": rows}, args.results, "seed_spread")

@@ -24,9 +24,10 @@ from nocfit.sources.fetch import SourceFolder, file_sha256
 from warehouse.tables import insert_rows, transaction
 
 #: A candidate may trail the promoted model by at most this much: retraining the same code with
-#: other seeds moves dev top-1 by up to 0.025 (benchmarks/mapper_seed_spread.py), so a smaller
-#: tolerance would refuse unchanged models by chance.
-GATE_TOLERANCE = 0.025
+#: seeds 0-4 moves dev top-1 (0.615-0.660) and top-5 (0.820-0.865) by up to 0.045
+#: (benchmarks/mapper_seed_spread.py --seeds 0 1 2 3 4), so a smaller tolerance would refuse
+#: unchanged models by chance.
+GATE_TOLERANCE = 0.045
 #: ... and, item by item, must not lose significantly more labelled items than it gains
 #: (one-sided sign test below this p-value), which catches a real loss inside the tolerance.
 GATE_SIGNIFICANCE = 0.05
