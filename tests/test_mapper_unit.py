@@ -400,7 +400,7 @@ def test_gate_blocks_a_worse_candidate_and_passes_a_first_one() -> None:
     ).passed
     # Seeds 4 and 3 of one code (0.620 / 0.850 and 0.660 / 0.865): retraining noise, not a loss.
     assert mapper_ops.gate(
-        _evaluation_db([("candidate", 0.620, 0.820), ("promoted", 0.660, 0.865)]), "r1"
+        _evaluation_db([("candidate", 0.620, 0.850), ("promoted", 0.660, 0.865)]), "r1"
     ).passed
     worse = mapper_ops.gate(_evaluation_db([("candidate", 0.60, 0.84), ("promoted", 0.65, 0.84)]), "r1")
     assert not worse.passed and "top-1 0.600 < 0.650" in worse.description
