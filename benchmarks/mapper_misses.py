@@ -26,7 +26,7 @@ from benchmarks.mapper_benchmark import (  # noqa: E402
     print_variants,
     write_results,
 )
-from mapper.evaluate import MISS_KINDS, miss_kind, rank_items  # noqa: E402
+from mapper.evaluate import MISS_KINDS, miss_kind, rank_items, true_rank  # noqa: E402
 from mapper.model import MapperModel  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def main() -> int:
                     "title": item.title,
                     "code": item.code,
                     "kind": miss_kind(model, item),
-                    "rank": ranking.index(item.code) + 1 if item.code in ranking else None,
+                    "rank": true_rank(ranking, item),
                     "suggested": ranking[0] if ranking else None,
                     "confidence": confidence,
                 }

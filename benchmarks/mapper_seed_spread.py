@@ -53,6 +53,7 @@ def main() -> int:
         by_duties = decided_by_duties(model, conflicts)
         own_duties = official_queries(model)
         on_own_duties = score(*rank_items(model, own_duties), own_duties)
+        held_out_top1 = model.metadata["held_out"]["top1"]
         rows.append(
             {
                 "seed": seed,
@@ -60,7 +61,7 @@ def main() -> int:
                 "top5": result.top5,
                 "ece": result.ece,
                 "conflicts_decided_by_duties": by_duties,
-                "held_out_official_top1": model.metadata["held_out"]["top1"],
+                "held_out_official_top1": held_out_top1,
                 "noc_duty_queries_top1": on_own_duties.top1,
                 "training_seconds": model.metadata["training_seconds"],
             }
@@ -68,7 +69,7 @@ def main() -> int:
         print(
             f"seed {seed}: top-1 {result.top1:.3f}  top-5 {result.top5:.3f}  ECE {result.ece:.3f}  "
             f"conflicts by duties {by_duties}/{len(conflicts)}  held-out official top-1 "
-            f"{model.metadata['held_out']['top1']:.4f}  NOC-duty queries top-1 {on_own_duties.top1:.3f}",
+            f"{held_out_top1:.4f}  NOC-duty queries top-1 {on_own_duties.top1:.3f}",
             flush=True,
         )
     for key in ("top1", "top5", "ece", "held_out_official_top1", "noc_duty_queries_top1"):

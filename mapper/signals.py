@@ -96,7 +96,7 @@ class Prepared:
 def prepare(
     title: str, duties: str, titles: TitleIndex | None = None, duty_index: DutyIndex | None = None
 ) -> Prepared:
-    """Normalise a query. With the title index, commas may separate roles (its role heads)
+    """Normalise a query. With the title index, commas may separate roles (its role heads),
     hyphenated words are written as NOC writes them, and misspelt title words are respelt
     (``TitleIndex.respell``); with the duty index, duty verbs are read in their base form
     (``DutyIndex.read``)."""
