@@ -281,28 +281,39 @@ def _jsonl_items(path: Path, lines, errors: list[str]) -> Iterator[BatchItem]:
             errors.append(f"line {number}: {str(exc)[:200]}")
 
 
-def json_array(path: Path) -> list | None:
-    """The elements of a file that holds one JSON array (``[{...}, {...}]``), or None for JSON
-    Lines (whose first line may itself be an array: a bad line, reported as such).
+def json_array_length(path: Path) -> int | None:
+    """The number of elements of a file that holds one JSON array (``[{...}, {...}]``), or None
+    for JSON Lines (whose first line may itself be an array: a bad line, reported as such).
 
-    An array is read whole: a fault anywhere in it (unlike a bad line of JSON Lines) leaves
-    nothing that can be trusted, so it stops the batch.
+    The whole array is checked here, element by element (``nocfit.json_array``: memory stays
+    bounded): a fault anywhere in it (unlike a bad line of JSON Lines) leaves nothing that can
+    be trusted, so it stops the batch before anything is mapped.
     """
+    from nocfit import json_array
+
     if _first_character(path) != b"[":
         return None
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise MapInputError(f"{path.name}: not UTF-8 text at byte {exc.start}; {UTF8_HELP}") from None
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        if _is_json(text.lstrip().split("\n", 1)[0]):
+        return sum(1 for _ in json_array.elements(path))
+    except (json_array.NotAnArray, json_array.NotUtf8) as exc:
+        if _first_line_is_json(path):
             return None  # JSON Lines
+        if isinstance(exc, json_array.NotUtf8):
+            raise MapInputError(f"{path.name}: {exc}; {UTF8_HELP}") from None
         raise MapInputError(
             f"{path.name}: not a valid JSON array: {str(exc)[:200]}; nothing was written"
         ) from None
-    return data if isinstance(data, list) else None
+
+
+def _first_line_is_json(path: Path) -> bool:
+    """Whether the first line with text on it is a JSON value by itself."""
+    with path.open("rb") as handle:
+        for _, line in _decoded_lines(handle):
+            if line is None:
+                return False
+            if line.strip():
+                return _is_json(line)
+    return False
 
 
 def _is_json(text: str) -> bool:
@@ -313,13 +324,19 @@ def _is_json(text: str) -> bool:
     return True
 
 
-def _json_array_items(elements: list, errors: list[str]) -> Iterator[BatchItem]:
-    """Items of a JSON array; ``BatchItem.line`` is the element's position (1-based)."""
-    for number, row in enumerate(elements, start=1):
-        try:
-            yield _item(number, row)
-        except ValueError as exc:
-            errors.append(f"item {number}: {exc}")
+def _json_array_items(path: Path, errors: list[str]) -> Iterator[BatchItem]:
+    """Items of a JSON array, read one at a time; ``BatchItem.line`` is the element's position
+    (1-based). The array was checked whole before (``json_array_length``)."""
+    from nocfit import json_array
+
+    try:
+        for number, row in enumerate(json_array.elements(path), start=1):
+            try:
+                yield _item(number, row)
+            except ValueError as exc:
+                errors.append(f"item {number}: {exc}")
+    except (json_array.NotAnArray, json_array.NotUtf8) as exc:  # changed since it was checked
+        raise MapInputError(f"{path.name} changed while it was mapped: {exc}; nothing was written") from None
 
 
 def _csv_items(path: Path, fmt: str, lines, errors: list[str]) -> Iterator[BatchItem]:
@@ -375,15 +392,11 @@ def _delimiter_name(delimiter: str) -> str:
     return {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
 
 
-def read_batch(
-    path: Path, fmt: str, errors: list[str], *, elements: list | None = None
-) -> Iterator[BatchItem]:
+def read_batch(path: Path, fmt: str, errors: list[str], *, array: bool = False) -> Iterator[BatchItem]:
     """Valid items of a batch file; each bad line appends "line N: reason" to ``errors``.
-    ``elements``: the file's JSON array, when the caller has already read it."""
-    if elements is None and fmt == "jsonl":
-        elements = json_array(path)
-    if elements is not None:
-        yield from _json_array_items(elements, errors)
+    ``array``: the file holds one JSON array (``json_array_length``), not JSON Lines."""
+    if array:
+        yield from _json_array_items(path, errors)
         return
     try:
         handle = path.open("rb")
@@ -422,9 +435,9 @@ def check_batch(
         check_output_path(output_path.with_name(output_path.name + ".part"), input_path=input_path)
     except OutputPathError as exc:
         raise MapInputError(str(exc)) from None
-    elements = json_array(input_path) if in_fmt == "jsonl" else None
+    elements = json_array_length(input_path) if in_fmt == "jsonl" else None
     if elements is not None:
-        return BatchPlan(len(elements), in_fmt, out_fmt, "item", elements)
+        return BatchPlan(elements, in_fmt, out_fmt, "item")
     if in_fmt != "jsonl":
         for _ in read_batch(input_path, in_fmt, []):
             pass
@@ -437,7 +450,6 @@ class BatchPlan:
     input_format: str
     output_format: str
     unit: str  # what the input is counted in: "line", or "item" for a JSON array
-    elements: list | None = None  # a JSON array's elements, read once here for the mapping
 
 
 @dataclass
@@ -552,7 +564,7 @@ def map_batch_file(
                 bar.update(max(0, chunk[-1].line - bar.n))
                 chunk.clear()
 
-            for item in read_batch(input_path, in_fmt, report.errors, elements=plan.elements):
+            for item in read_batch(input_path, in_fmt, report.errors, array=plan.unit == "item"):
                 if item.id in first_line:
                     report.repeated_ids.setdefault(item.id, [first_line[item.id]]).append(item.line)
                 else:

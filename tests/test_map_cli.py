@@ -131,6 +131,18 @@ def test_batch_json_array_in(cloned, tmp_path: Path, capsys) -> None:
     assert _map_file(source, target) == 0
     err = capsys.readouterr().err
     assert "line 1: expected an object" in err and "mapped 1 line(s)" in err
+    # ... also when a later line is not UTF-8: that line is bad, not the whole file.
+    source.write_bytes(b'["a"]\n{"id": "c", "title": "Cook"}\n{"id": "d", "title": "\xff"}\n')
+    assert _map_file(source, target) == 0
+    err = capsys.readouterr().err
+    assert "line 3: not UTF-8 text" in err and "mapped 1 line(s)" in err
+
+    # An array's fault says where it is, however far into the file.
+    source.write_text(json.dumps([{"id": str(i), "title": "Cook"} for i in range(3)], indent=1)[:-2] + "x]")
+    assert _map_file(source, target) == 2
+    assert "in.json: not a valid JSON array: expected ',' or ']' after an item: line 13 column 3" in (
+        capsys.readouterr().err
+    )
 
 
 def test_batch_csv_in_and_out(cloned, tmp_path: Path) -> None:
