@@ -84,7 +84,9 @@ def test_a_fault_far_into_a_long_file_gives_its_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
 @pytest.mark.parametrize("read_bytes", [1, 2, 3, 64])
-def test_bytes_that_are_not_utf8_are_found_at_their_offset(tmp_path: Path, bom: bytes, read_bytes: int) -> None:
+def test_bytes_that_are_not_utf8_are_found_at_their_offset(
+    tmp_path: Path, bom: bytes, read_bytes: int
+) -> None:
     path = tmp_path / "in.json"
     path.write_bytes(bom + '["é", "'.encode() + b"\xff" + b'"]')
     with pytest.raises(NotUtf8) as caught:
