@@ -128,17 +128,28 @@ class Fusion:
                 ]
             )
         fusion = cls(mean.astype(np.float32), scale.astype(np.float32), networks, 1.0, 1.0)
-        scores = _split(fusion.scores(features), sizes)
-        held = [i for i in range(len(sizes)) if not fit_queries[i]]
+        fusion.calibrate(features, sizes, truth_position, ~np.asarray(fit_queries, dtype=bool))
+        return fusion
+
+    def calibrate(
+        self,
+        features: np.ndarray,
+        sizes: Sequence[int],
+        truth_position: Sequence[int],
+        held_queries: np.ndarray,
+    ) -> None:
+        """Fit the temperature (least negative log-likelihood of the right code) and the
+        candidate coverage on the queries flagged in ``held_queries``."""
+        scores = _split(self.scores(features), sizes)
+        held = np.flatnonzero(held_queries)
         found = [i for i in held if truth_position[i] >= 0]
-        fusion.coverage = len(found) / max(len(held), 1)
+        self.coverage = len(found) / max(len(held), 1)
         grid = np.exp(np.linspace(np.log(0.2), np.log(5.0), 60))
 
         def nll(t: float) -> float:
             return -float(np.mean([np.log(_softmax(scores[i], t)[truth_position[i]] + 1e-12) for i in found]))
 
-        fusion.temperature = float(min(grid, key=nll))
-        return fusion
+        self.temperature = float(min(grid, key=nll))
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:

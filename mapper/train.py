@@ -288,16 +288,31 @@ def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
     )
 
 
-def train(
+@dataclass
+class FusionData:
+    """What the fusion is fitted on: synthetic queries from held-out official data, featurised
+    with parts built from the rest (steps 1 and 2 of the module docstring)."""
+
+    parts: Parts  # built from the corpus without the held-out titles and duties
+    queries: list[Query]
+    cand_lists: list[np.ndarray]
+    features: np.ndarray
+    truth: list[int]  # position of the right code among each query's candidates, or -1
+    fit_mask: np.ndarray  # queries that fit the scorer; the others calibrate it
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(c) for c in self.cand_lists]
+
+
+def fusion_data(
     corpus: NocCorpus,
     *,
     seed: int = 0,
     max_fusion_queries: int = 12_000,
     log: Callable[[str], None] = lambda message: None,
-) -> MapperModel:
-    """Train a MapperModel from the official corpus; logs progress through ``log``."""
-    import sklearn
-
+) -> FusionData:
+    """Hold out official data, build parts from the rest and featurise queries made of it."""
     started = time.perf_counter()
     rng = random.Random(seed)
     codes = sorted(corpus.unit_groups)
@@ -325,9 +340,25 @@ def train(
         for c, q in zip(cand_lists, queries, strict=True)
     ]
     fit_mask = np.asarray([i % 3 != 0 for i in range(len(queries))])
-    fusion = Fusion.fit(features, [len(c) for c in cand_lists], truth, fit_mask, seed=seed)
+    return FusionData(parts, queries, cand_lists, features, truth, fit_mask)
+
+
+def train(
+    corpus: NocCorpus,
+    *,
+    seed: int = 0,
+    max_fusion_queries: int = 12_000,
+    log: Callable[[str], None] = lambda message: None,
+) -> MapperModel:
+    """Train a MapperModel from the official corpus; logs progress through ``log``."""
+    import sklearn
+
+    started = time.perf_counter()
+    codes = sorted(corpus.unit_groups)
+    data = fusion_data(corpus, seed=seed, max_fusion_queries=max_fusion_queries, log=log)
+    fusion = Fusion.fit(data.features, data.sizes, data.truth, data.fit_mask, seed=seed)
     log(f"fusion fitted (temperature {fusion.temperature:.2f}, candidate coverage {fusion.coverage:.3f})")
-    held_metrics = _held_out_metrics(fusion, features, cand_lists, truth, fit_mask)
+    held_metrics = held_out_metrics(fusion, data)
     parts = build_parts(corpus, codes, seed)
     seconds = time.perf_counter() - started
     log(f"final models trained; total {seconds:.0f}s")
@@ -358,20 +389,20 @@ def train(
     )
 
 
-def _held_out_metrics(fusion: Fusion, features, cand_lists, truth, fit_mask) -> dict:
+def held_out_metrics(fusion: Fusion, data: FusionData) -> dict:
     """Top-1 / ECE on the calibration queries (held-out official data, not the benchmark)."""
     from mapper.calibrate import expected_calibration_error
 
-    dists = fusion.distributions(features, [len(c) for c in cand_lists], agreement=1.0)
+    dists = fusion.distributions(data.features, data.sizes, agreement=1.0)
     conf, correct, in_top5 = [], [], []
     for i, dist in enumerate(dists):
-        if fit_mask[i] or not len(dist):
+        if data.fit_mask[i] or not len(dist):
             continue
         ranked = np.argsort(-dist, kind="stable")
         best = int(ranked[0])
         conf.append(float(dist[best]))
-        correct.append(truth[i] == best)
-        in_top5.append(truth[i] in ranked[:5])
+        correct.append(data.truth[i] == best)
+        in_top5.append(data.truth[i] in ranked[:5])
     return {
         "queries": len(conf),
         "top1": round(float(np.mean(correct)), 4) if conf else None,
