@@ -8,7 +8,9 @@ For each seed, the official data is held out and featurised as training does
 (``mapper.train.fusion_data``), and the final parts are built from all of it; then each variant
 fits its scorer on the same training queries and is calibrated as training calibrates
 (``Fusion.calibrate``). Reported per variant: top-1 / top-5 on the held-out official queries
-(the calibration part, as in a model's metadata) and top-1 / top-5 / ECE on the labelled file.
+(the calibration part, as in a model's metadata) and top-1 / top-5 / ECE on the labelled file;
+and, over all seeds, the labelled items each variant wins and loses at top-1 against the
+current fusion (same seed, same item) with the sign test's p.
 
 Variants:
 - ``current``: what training does (binary MLP ensemble, 64-32, alpha 1e-3; ``Fusion.fit``);
@@ -37,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.mapper_benchmark import benchmark_arguments, labelled_items, write_results  # noqa: E402
 from mapper.calibrate import ENSEMBLE, Fusion  # noqa: E402
 from mapper.corpus import NocCorpus  # noqa: E402
-from mapper.evaluate import rank_items, score  # noqa: E402
+from mapper.evaluate import rank_items, score, sign_test_p  # noqa: E402
 
 Networks = list[list[tuple[np.ndarray, np.ndarray]]]
 
@@ -157,6 +159,17 @@ def fit_variant(name: str, data, seed: int) -> Fusion:
     return fusion
 
 
+def _against_current(hits: dict[str, list[bool]], name: str) -> str:
+    """Top-1 items won and lost against the current fusion, same seed and item, over all
+    seeds, with the sign test's p for the larger side."""
+    if name == "current" or "current" not in hits:
+        return ""
+    gains = sum(new and not old for new, old in zip(hits[name], hits["current"], strict=True))
+    losses = sum(old and not new for new, old in zip(hits[name], hits["current"], strict=True))
+    p = sign_test_p(max(gains, losses), min(gains, losses))
+    return f" | against current: {gains} gained, {losses} lost (sign test p = {p:.3f})"
+
+
 def main() -> int:
     parser = benchmark_arguments(__doc__, model=False)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -172,6 +185,7 @@ def main() -> int:
         corpus = NocCorpus.from_duckdb(con)
     codes = sorted(corpus.unit_groups)
     rows = []
+    hits: dict[str, list[bool]] = {name: [] for name in args.variants}  # top-1 per (seed, item)
     for seed in args.seeds:
         print(
             f"seed {seed}: featurising held-out official data and building parts ...",
@@ -193,7 +207,9 @@ def main() -> int:
                 fusion=fusion,
                 metadata={},
             )
-            result = score(*rank_items(model, items), items)
+            rankings, confidences = rank_items(model, items)
+            result = score(rankings, confidences, items)
+            hits[name] += [ranking[:1] == [item.code] for ranking, item in zip(rankings, items, strict=True)]
             row = {
                 "seed": seed,
                 "variant": name,
@@ -221,6 +237,7 @@ def main() -> int:
         print(
             f"  {name:11} held-out official {means['held_out_top1']:.4f} / {means['held_out_top5']:.4f}"
             f" | {means['top1']:.3f} / {means['top5']:.3f} ECE {means['ece']:.3f}"
+            + _against_current(hits, name)
         )
     write_results(
         {"data": str(args.data), "seeds": args.seeds, "rows": rows}, args.results, "fusion_variants"
