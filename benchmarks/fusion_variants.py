@@ -10,7 +10,8 @@ fits its scorer on the same training queries and is calibrated as training calib
 (``Fusion.calibrate``). Reported per variant: top-1 / top-5 on the held-out official queries
 (the calibration part, as in a model's metadata) and top-1 / top-5 / ECE on the labelled file;
 and, over all seeds, the labelled items each variant wins and loses at top-1 against the
-current fusion (same seed, same item) with the sign test's p.
+current fusion (same seed, same item) with the sign test's p. An item counts once per seed, so
+the p overstates the evidence: a guide, not a test.
 
 Variants:
 - ``current``: what training does (binary MLP ensemble, 64-32, alpha 1e-3; ``Fusion.fit``);
