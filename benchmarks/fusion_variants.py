@@ -38,27 +38,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.mapper_benchmark import benchmark_arguments, labelled_items, write_results  # noqa: E402
-from mapper.calibrate import ENSEMBLE, Fusion  # noqa: E402
+from mapper.calibrate import ENSEMBLE, Fusion, candidate_labels  # noqa: E402
 from mapper.corpus import NocCorpus  # noqa: E402
 from mapper.evaluate import rank_items, score, sign_test_p  # noqa: E402
 
 Networks = list[list[tuple[np.ndarray, np.ndarray]]]
 
 
-def _labels(sizes: list[int], truth: list[int]) -> np.ndarray:
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    labels = np.zeros(int(sum(sizes)), dtype=np.int8)
-    for i, pos in enumerate(truth):
-        if pos >= 0:
-            labels[offsets[i] + pos] = 1
-    return labels
-
-
 def binary_networks(hidden=(64, 32), alpha=1e-3) -> Callable:
     def fit(inputs, sizes, truth, fit_rows, seed) -> Networks:
         from sklearn.neural_network import MLPClassifier
 
-        labels = _labels(sizes, truth)
+        labels = candidate_labels(sizes, truth)
         networks = []
         for member in range(ENSEMBLE):
             mlp = MLPClassifier(
@@ -83,7 +74,7 @@ def binary_networks(hidden=(64, 32), alpha=1e-3) -> Callable:
 def logistic(inputs, sizes, truth, fit_rows, seed) -> Networks:
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(max_iter=500).fit(inputs[fit_rows], _labels(sizes, truth)[fit_rows])
+    model = LogisticRegression(max_iter=500).fit(inputs[fit_rows], candidate_labels(sizes, truth)[fit_rows])
     return [[(model.coef_.T.astype(np.float32), model.intercept_.astype(np.float32))]]
 
 

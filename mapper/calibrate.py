@@ -44,6 +44,17 @@ def _split(values: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
     return np.split(values, np.cumsum(sizes)[:-1]) if len(sizes) else []
 
 
+def candidate_labels(sizes: Sequence[int], truth_position: Sequence[int]) -> np.ndarray:
+    """1 for each query's right candidate (``truth_position``, -1 for none), 0 for the others;
+    one entry per (query, candidate) row, queries' candidates stacked in order."""
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    labels = np.zeros(int(sum(sizes)), dtype=np.int8)
+    for i, pos in enumerate(truth_position):
+        if pos >= 0:
+            labels[offsets[i] + pos] = 1
+    return labels
+
+
 @dataclass
 class Fusion:
     """A small neural scorer of (query, candidate) feature rows, kept as numpy arrays.
@@ -103,11 +114,7 @@ class Fusion:
         from sklearn.neural_network import MLPClassifier
 
         owner = np.repeat(np.arange(len(sizes)), sizes)
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        labels = np.zeros(len(features), dtype=np.int8)
-        for i, pos in enumerate(truth_position):
-            if pos >= 0:
-                labels[offsets[i] + pos] = 1
+        labels = candidate_labels(sizes, truth_position)
         rows = fit_queries[owner]
         mean = features[rows].mean(axis=0)
         scale = features[rows].std(axis=0) + 1e-6
