@@ -30,6 +30,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -38,47 +39,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.mapper_benchmark import benchmark_arguments, labelled_items, write_results  # noqa: E402
-from mapper.calibrate import ENSEMBLE, Fusion, candidate_labels  # noqa: E402
+from mapper.calibrate import ENSEMBLE, Fusion, Network, candidate_labels, mlp_networks  # noqa: E402
 from mapper.corpus import NocCorpus  # noqa: E402
 from mapper.evaluate import rank_items, score, sign_test_p  # noqa: E402
 
-Networks = list[list[tuple[np.ndarray, np.ndarray]]]
 
-
-def binary_networks(hidden=(64, 32), alpha=1e-3) -> Callable:
-    def fit(inputs, sizes, truth, fit_rows, seed) -> Networks:
-        from sklearn.neural_network import MLPClassifier
-
-        labels = candidate_labels(sizes, truth)
-        networks = []
-        for member in range(ENSEMBLE):
-            mlp = MLPClassifier(
-                hidden_layer_sizes=hidden,
-                alpha=alpha,
-                max_iter=60,
-                early_stopping=True,
-                random_state=seed + member,
-            )
-            mlp.fit(inputs[fit_rows], labels[fit_rows])
-            networks.append(
-                [
-                    (w.astype(np.float32), b.astype(np.float32))
-                    for w, b in zip(mlp.coefs_, mlp.intercepts_, strict=True)
-                ]
-            )
-        return networks
-
-    return fit
-
-
-def logistic(inputs, sizes, truth, fit_rows, seed) -> Networks:
+def logistic(inputs, sizes, truth, fit_rows, seed) -> list[Network]:
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(max_iter=500).fit(inputs[fit_rows], candidate_labels(sizes, truth)[fit_rows])
     return [[(model.coef_.T.astype(np.float32), model.intercept_.astype(np.float32))]]
 
 
-def listwise(inputs, sizes, truth, fit_rows, seed, *, hidden=(64, 32), epochs=30, batch=256) -> Networks:
+def listwise(inputs, sizes, truth, fit_rows, seed, *, hidden=(64, 32), epochs=30, batch=256) -> list[Network]:
     """MLPs (ReLU, Adam, L2 1e-4) trained on the cross-entropy of the softmax over each
     query's candidates; numpy, with the gradients written out."""
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -129,26 +102,20 @@ def listwise(inputs, sizes, truth, fit_rows, seed, *, hidden=(64, 32), epochs=30
     return networks
 
 
-VARIANTS: dict[str, Callable | None] = {
-    "current": None,  # Fusion.fit
+#: Each variant's scorer trainer (``mapper.calibrate.NetworkTrainer``); Fusion.fit does the rest.
+VARIANTS: dict[str, Callable] = {
+    "current": mlp_networks,
     "listwise": listwise,
-    "alpha-1e-2": binary_networks(alpha=1e-2),
-    "hidden-32": binary_networks(hidden=(32,)),
+    "alpha-1e-2": partial(mlp_networks, alpha=1e-2),
+    "hidden-32": partial(mlp_networks, hidden=(32,)),
     "logistic": logistic,
 }
 
 
 def fit_variant(name: str, data, seed: int) -> Fusion:
-    if VARIANTS[name] is None:
-        return Fusion.fit(data.features, data.sizes, data.truth, data.fit_mask, seed=seed)
-    fit_rows = np.repeat(data.fit_mask, data.sizes)
-    mean = data.features[fit_rows].mean(axis=0)
-    scale = data.features[fit_rows].std(axis=0) + 1e-6
-    inputs = ((data.features - mean) / scale).astype(np.float32)
-    networks = VARIANTS[name](inputs, data.sizes, data.truth, fit_rows, seed)
-    fusion = Fusion(mean.astype(np.float32), scale.astype(np.float32), networks, 1.0, 1.0)
-    fusion.calibrate(data.features, data.sizes, data.truth, ~data.fit_mask)
-    return fusion
+    return Fusion.fit(
+        data.features, data.sizes, data.truth, data.fit_mask, seed=seed, train_networks=VARIANTS[name]
+    )
 
 
 def _against_current(hits: dict[str, list[bool]], name: str) -> str:

@@ -14,7 +14,7 @@ disagree with the index that often.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +55,46 @@ def candidate_labels(sizes: Sequence[int], truth_position: Sequence[int]) -> np.
     return labels
 
 
+#: Layers of a scorer: (weights, bias) per layer, ReLU between them.
+Network = list[tuple[np.ndarray, np.ndarray]]
+#: Trains scorers: (standardised feature rows, candidates per query, right candidate per
+#: query, rows to fit on, seed) -> networks whose scores are averaged.
+NetworkTrainer = Callable[[np.ndarray, Sequence[int], Sequence[int], np.ndarray, int], list[Network]]
+
+
+def mlp_networks(
+    inputs: np.ndarray,
+    sizes: Sequence[int],
+    truth_position: Sequence[int],
+    rows: np.ndarray,
+    seed: int,
+    *,
+    hidden: tuple[int, ...] = (64, 32),
+    alpha: float = 1e-3,
+) -> list[Network]:
+    """ENSEMBLE binary MLPs (is this candidate the right code?), seeds ``seed``, ``seed + 1``..."""
+    from sklearn.neural_network import MLPClassifier
+
+    labels = candidate_labels(sizes, truth_position)
+    networks = []
+    for member in range(ENSEMBLE):
+        mlp = MLPClassifier(
+            hidden_layer_sizes=hidden,
+            alpha=alpha,
+            max_iter=60,
+            early_stopping=True,
+            random_state=seed + member,
+        )
+        mlp.fit(inputs[rows], labels[rows])
+        networks.append(
+            [
+                (w.astype(np.float32), b.astype(np.float32))
+                for w, b in zip(mlp.coefs_, mlp.intercepts_, strict=True)
+            ]
+        )
+    return networks
+
+
 @dataclass
 class Fusion:
     """A small neural scorer of (query, candidate) feature rows, kept as numpy arrays.
@@ -65,7 +105,7 @@ class Fusion:
 
     mean: np.ndarray
     scale: np.ndarray
-    networks: list[list[tuple[np.ndarray, np.ndarray]]]  # an ensemble; scores are averaged
+    networks: list[Network]  # an ensemble; scores are averaged
     temperature: float
     coverage: float  # share of held-out queries whose right code was among the candidates
     agreement: float = LABEL_AGREEMENT  # see LABEL_AGREEMENT
@@ -105,35 +145,21 @@ class Fusion:
         truth_position: Sequence[int],
         fit_queries: np.ndarray,
         seed: int = 0,
+        *,
+        train_networks: NetworkTrainer | None = None,
     ) -> Fusion:
         """``truth_position[i]``: index of the right code among query i's candidates, or -1.
 
         Queries flagged in ``fit_queries`` train the scorer; the others fit the temperature
         and the coverage, so calibration is measured on data the scorer did not see.
+        ``train_networks`` trains the scorer on standardised rows (default: ``mlp_networks``;
+        benchmarks/fusion_variants.py tries others).
         """
-        from sklearn.neural_network import MLPClassifier
-
-        owner = np.repeat(np.arange(len(sizes)), sizes)
-        labels = candidate_labels(sizes, truth_position)
-        rows = fit_queries[owner]
+        rows = np.repeat(np.asarray(fit_queries, dtype=bool), sizes)
         mean = features[rows].mean(axis=0)
         scale = features[rows].std(axis=0) + 1e-6
-        networks = []
-        for member in range(ENSEMBLE):
-            mlp = MLPClassifier(
-                hidden_layer_sizes=(64, 32),
-                alpha=1e-3,
-                max_iter=60,
-                early_stopping=True,
-                random_state=seed + member,
-            )
-            mlp.fit((features[rows] - mean) / scale, labels[rows])
-            networks.append(
-                [
-                    (w.astype(np.float32), b.astype(np.float32))
-                    for w, b in zip(mlp.coefs_, mlp.intercepts_, strict=True)
-                ]
-            )
+        inputs = (features - mean) / scale
+        networks = (train_networks or mlp_networks)(inputs, sizes, truth_position, rows, seed)
         fusion = cls(mean.astype(np.float32), scale.astype(np.float32), networks, 1.0, 1.0)
         fusion.calibrate(features, sizes, truth_position, ~np.asarray(fit_queries, dtype=bool))
         return fusion

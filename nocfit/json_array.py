@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-#: Text read from the file at a time (characters, after decoding).
+#: Bytes read from the file at a time.
 READ_BYTES = 1 << 16
 #: An element longer than this is refused: a batch item is an id, a title and duties (each
 #: cut to a few thousand characters), so such an element is a fault, and keeping on reading

@@ -435,9 +435,9 @@ def check_batch(
         check_output_path(output_path.with_name(output_path.name + ".part"), input_path=input_path)
     except OutputPathError as exc:
         raise MapInputError(str(exc)) from None
-    elements = json_array_length(input_path) if in_fmt == "jsonl" else None
-    if elements is not None:
-        return BatchPlan(elements, in_fmt, out_fmt, "item")
+    length = json_array_length(input_path) if in_fmt == "jsonl" else None
+    if length is not None:
+        return BatchPlan(length, in_fmt, out_fmt, "item")
     if in_fmt != "jsonl":
         for _ in read_batch(input_path, in_fmt, []):
             pass
