@@ -18,8 +18,11 @@ from mapper.results import Evidence, Mapping, Suggestion
 from mapper.signals import Parts, Prepared, candidate_features, compute_signals, prepare
 
 FORMAT_VERSION = 2  # 2: Parts gained minor_group and TitleIndex role_heads
-#: Duties need this many lines (not a one-line industry) before they can contradict a title.
+#: Duties need this many lines, or one line of this many words, before they can contradict a
+#: title: a survey's one-line industry ("Hospital") must not, but a reference letter's duties
+#: written as one paragraph must.
 DISAGREEMENT_MIN_LINES = 2
+DISAGREEMENT_MIN_WORDS = 12
 #: Top-1 and top-2 closer than this (in probability) are flagged as ambiguous.
 AMBIGUITY_MARGIN = 0.15
 
@@ -122,7 +125,10 @@ class MapperModel:
         ambiguous = len(best_two) > 1 and best_two[0] - best_two[1] < AMBIGUITY_MARGIN
         title_code = duty_code = None
         disagree = False
-        if q.title_norm and len(q.duty_lines) >= DISAGREEMENT_MIN_LINES:
+        substantial = (
+            len(q.duty_lines) >= DISAGREEMENT_MIN_LINES or len(q.duty_norm.split()) >= DISAGREEMENT_MIN_WORDS
+        )
+        if q.title_norm and substantial:
             title_top = np.argsort(-(signals.clf_title[j] + 4.0 * signals.knn[j]))[:5]
             duty_top = np.argsort(
                 -(signals.clf_duty[j] + 4.0 * (signals.duty_align[j] + signals.doc_sim[j]))

@@ -211,6 +211,8 @@ def cmd_categories(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
+    from nocfit.map_command import FREE_TEXT_TITLE_WORDS
+
     parser = argparse.ArgumentParser(
         prog="nocfit",
         description="NOC 2021 warehouse, job-title mapper and Express Entry category fit.",
@@ -242,7 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
         "JSON Lines or CSV file (columns id, title, duties).",
     )
     mapper.add_argument(
-        "text", nargs="?", help="free text: a title, or title on the first line and duties below"
+        "text",
+        nargs="?",
+        help="free text: a title, or the title on the first line and duties below; one line of "
+        f"more than {FREE_TEXT_TITLE_WORDS} words is read as duties",
     )
     mapper.add_argument("--title", help="the job title")
     mapper.add_argument("--duties", help="the duties (lines or sentences)")

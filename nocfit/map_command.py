@@ -50,14 +50,18 @@ def load_model(path: Path | None = None):
         raise MapInputError(str(exc)) from None
 
 
+#: A lone one-line argument longer than this many words is read as duties, not as a title.
+FREE_TEXT_TITLE_WORDS = 12
+
+
 def split_free_text(text: str) -> tuple[str, str]:
-    """A lone argument: a short one-liner is a title; several lines are title + duties; a long
-    sentence is duties."""
+    """A lone argument: a short one-liner is a title; several lines are title + duties (the
+    first line the title); a one-liner of more than FREE_TEXT_TITLE_WORDS words is duties."""
     text = text.strip()
     if "\n" in text:
         first, rest = text.split("\n", 1)
         return first.strip(), rest.strip()
-    if len(text.split()) > 12:
+    if len(text.split()) > FREE_TEXT_TITLE_WORDS:
         return "", text
     return text, ""
 
@@ -66,6 +70,10 @@ def split_free_text(text: str) -> tuple[str, str]:
 def _printable(text: str) -> str:
     """The text with control characters (terminal escape codes) shown as '?', not obeyed."""
     return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+#: Aligned duty lines the table shows (the JSON output has all of them).
+TABLE_DUTY_LINES = 8
 
 
 def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
@@ -91,6 +99,7 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
             matches = "; ".join(f"{m.title} ({m.similarity:.2f})" for m in s.evidence.matched_titles)
             print(f"{'':>21}titles: {matches}", file=out)
         if rank == 1 and s.evidence.duty_alignment:
+            from mapper.normalize import split_duties
             from mapper.signals import COVERAGE_SIMILARITY
 
             cover = s.evidence.duty_coverage
@@ -103,10 +112,24 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
                 else f"{'':>21}duties:",
                 file=out,
             )
-            for a in s.evidence.duty_alignment[:8]:
+            aligned = s.evidence.duty_alignment
+            for a in aligned[:TABLE_DUTY_LINES]:
                 target = a.noc_duty or "(no similar main duty)"
                 line = _printable(a.input_duty[:60])
                 print(f"{'':>23}- {line}  ->  {target[:70]} ({a.similarity:.2f})", file=out)
+            # Say what is not shown: a letter's first lines are often its letterhead.
+            if len(aligned) > TABLE_DUTY_LINES:
+                print(
+                    f"{'':>23}... and {len(aligned) - TABLE_DUTY_LINES} more lines (--json shows all)",
+                    file=out,
+                )
+            written = len(split_duties(duties, max_lines=len(duties)))
+            if written > len(aligned):
+                print(
+                    f"{'':>23}(only the first {len(aligned)} of {written} duty lines are aligned; "
+                    "every word still counts towards the codes)",
+                    file=out,
+                )
     flags = []
     if mapping.ambiguous:
         flags.append("AMBIGUOUS: the top suggestions are close; read the duties")
@@ -126,7 +149,7 @@ FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv
 CSV_DELIMITERS = (",", ";", "\t")
 CSV_HEADER = [
     "id", "rank", "code", "title", "teer", "confidence", "method",
-    "ambiguous", "title_duties_disagree", "title_read_as",
+    "ambiguous", "title_duties_disagree", "title_only_code", "duties_only_code", "title_read_as",
 ]  # fmt: skip
 UTF8_HELP = "save the file as UTF-8 (in Excel: 'CSV UTF-8')"
 
@@ -236,9 +259,40 @@ def _text(value: object, name: str) -> str:
     return value[:MAX_FIELD_CHARS].encode("utf-8", "replace").decode("utf-8")
 
 
+#: The fields a batch item has; any case of these names is read (CSV columns and JSON keys alike).
+FIELDS = ("id", "title", "duties")
+
+
+def unread_lookalike(names: list[str]) -> str | None:
+    """A field name that looks like the title or the duties but is not read ('Job Title',
+    'main_duties') while the field it stands for is missing, or None.
+
+    Such a column used to be ignored without a word, and its rows were mapped from the
+    other field alone (a nurse's "Job Title" column lost: mapped as receptionist by its duties).
+    """
+    folded = [name.strip().casefold() for name in names]
+    for field, part in (("title", "title"), ("duties", "dut")):
+        if field not in folded:
+            for name, fold in zip(names, folded, strict=True):
+                if part in fold:
+                    return name
+    return None
+
+
+def _lookalike_message(name: str) -> str:
+    field = "title" if "title" in name.casefold() else "duties"
+    return f"{name!r} is not read: nocfit reads id, title and duties (rename {name!r} to {field!r})"
+
+
 def _item(line: int, row: object) -> BatchItem:
     if not isinstance(row, dict):
         raise ValueError(f"expected an object with id, title, duties; got {type(row).__name__}")
+    lookalike = unread_lookalike([key for key in row if isinstance(key, str) and row[key] not in (None, "")])
+    if lookalike is not None:
+        raise ValueError(_lookalike_message(lookalike))
+    # Any case is read; a name written exactly ("title" beside "Title") wins.
+    ordered = sorted(row.items(), key=lambda pair: pair[0] in FIELDS)
+    row = {key.strip().casefold(): value for key, value in ordered if key.strip().casefold() in FIELDS}
     raw_id = row.get("id")
     if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
         raise ValueError("missing id")
@@ -381,8 +435,12 @@ def _csv_items(path: Path, fmt: str, lines, errors: list[str]) -> Iterator[Batch
 def _csv_header(path: Path, line: str, delimiters: tuple[str, ...]) -> tuple[list[str], str]:
     """Column names (trimmed, lower case) and the separator that gives an ``id`` column."""
     for delimiter in delimiters:
-        names = [name.strip().casefold() for name in next(csv.reader([line], delimiter=delimiter), [])]
+        written = next(csv.reader([line], delimiter=delimiter), [])
+        names = [name.strip().casefold() for name in written]
         if "id" in names and ({"title", "duties"} & set(names)):
+            lookalike = unread_lookalike(written)
+            if lookalike is not None:
+                raise MapInputError(f"{path.name}: the column {_lookalike_message(lookalike)}")
             return names, delimiter
     found = line.strip()[:80] or "an empty file"
     raise MapInputError(f"{path.name}: the header must name the columns id, title, duties (found: {found})")
@@ -495,9 +553,21 @@ def _suggestion_record(s, with_evidence: bool) -> dict:
     return record
 
 
+def _disagreeing_codes(mapping) -> tuple[str, str]:
+    """What the title alone and the duties alone suggest, when they disagree (else empty)."""
+    if not mapping.title_duties_disagree:
+        return "", ""
+    return mapping.title_only_code or "", mapping.duties_only_code or ""
+
+
 def _csv_rows(item_id: str, mapping) -> list[list]:
     """One row per suggestion; the query's flags repeat on each row."""
-    flags = [mapping.ambiguous, mapping.title_duties_disagree, mapping.title_read_as or ""]
+    flags = [
+        mapping.ambiguous,
+        mapping.title_duties_disagree,
+        *_disagreeing_codes(mapping),
+        mapping.title_read_as or "",
+    ]
     if not mapping.suggestions:  # one row still, so every input id is in the output
         return [[item_id, "", "", "", "", "", "", *flags]]
     return [
@@ -557,6 +627,10 @@ def map_batch_file(
                             "ambiguous": mapping.ambiguous,
                             "title_duties_disagree": mapping.title_duties_disagree,
                         }
+                        if mapping.title_duties_disagree:
+                            record["title_only_code"], record["duties_only_code"] = _disagreeing_codes(
+                                mapping
+                            )
                         if mapping.title_read_as:
                             record["title_read_as"] = mapping.title_read_as
                         out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -25,6 +25,21 @@ def test_table_shows_each_duty_line_and_what_coverage_counts(cloned, capsys) -> 
     assert "- Prepare and cook meals  ->  " in out and "- Order supplies  ->  " in out
 
 
+def test_table_says_which_duty_lines_it_leaves_out(cloned, capsys) -> None:
+    letter = "\n".join(
+        ["ABC Logistics Inc", "To Whom It May Concern"]
+        + [f"Drove trucks on route {i} and checked the loads" for i in range(50)]
+    )
+    assert main(["map", "--duties", letter]) == 0
+    out = capsys.readouterr().out
+    assert out.count("- Drove trucks on route") == 6  # 8 lines shown, the letterhead first
+    assert "... and 32 more lines (--json shows all)" in out
+    assert "only the first 40 of 52 duty lines are aligned" in out
+    assert main(["map", "--duties", "Drive trucks. Check loads."]) == 0
+    out = capsys.readouterr().out
+    assert "more lines" not in out and "are aligned" not in out
+
+
 def test_title_and_duties_json(cloned, capsys) -> None:
     assert (
         main(
@@ -145,6 +160,51 @@ def test_batch_json_array_in(cloned, tmp_path: Path, capsys) -> None:
     )
 
 
+def test_a_column_that_looks_like_the_title_is_not_ignored(cloned, tmp_path: Path, capsys) -> None:
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text("id,Job Title,Duties\n1,Registered Nurse,Answered phones\n")
+    assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "'Job Title' is not read" in err and "rename 'Job Title' to 'title'" in err
+    assert not target.exists()
+    source.write_text("id;TITLE;Main duties\n1;Cook;Prepare meals\n")
+    assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 2
+    assert "rename 'Main duties' to 'duties'" in capsys.readouterr().err
+    # Other columns are still just ignored, and any case of the three names is read.
+    source.write_text("ID,Title,Employer\n1,Cook,Hotel Vancouver\n")
+    assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 0
+    assert next(csv.DictReader(target.open()))["code"] == "63200"
+
+
+def test_jsonl_keys_in_any_case_and_lookalike_keys(cloned, tmp_path: Path, capsys) -> None:
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    lines = [
+        {"ID": "a", "Title": "Cook"},
+        {"id": "b", "job_title": "Cook", "duties": "Prepare meals"},
+        {"id": "c", "title": "Welder", "Title": "Cook"},  # the name written exactly wins
+    ]
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 0
+    rows = {r["id"]: r for r in map(json.loads, target.read_text().splitlines())}
+    assert rows["a"]["suggestions"][0]["code"] == "63200" and "b" not in rows
+    assert rows["c"]["suggestions"][0]["code"] == "72106"
+    assert "line 2: 'job_title' is not read" in capsys.readouterr().err
+
+
+def test_batch_output_names_what_disagrees(cloned, tmp_path: Path) -> None:
+    truck = "Drive a tractor-trailer on long-haul routes. Inspect the truck before trips. Keep the logbook."
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "1", "title": "Software Developer", "duties": truck}) + "\n")
+    for name in ("out.jsonl", "out.csv"):
+        target = tmp_path / name
+        assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 0
+        row = (
+            json.loads(target.read_text()) if name.endswith(".jsonl") else next(csv.DictReader(target.open()))
+        )
+        assert str(row["title_duties_disagree"]) == "True"
+        assert (row["title_only_code"], row["duties_only_code"]) == ("21232", "73300")
+
+
 def test_batch_csv_in_and_out(cloned, tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     with source.open("w", newline="") as handle:
@@ -162,6 +222,7 @@ def test_batch_csv_in_and_out(cloned, tmp_path: Path) -> None:
     first = [r for r in rows if r["id"] == "1" and r["rank"] == "1"][0]
     assert first["code"] == "72310"
     assert (first["title_duties_disagree"], first["title_read_as"]) == ("False", "")
+    assert (first["title_only_code"], first["duties_only_code"]) == ("", "")
 
 
 @pytest.mark.parametrize(

@@ -115,6 +115,14 @@ def test_flags(model: MapperModel) -> None:
     )
     assert disagree.title_duties_disagree
     assert disagree.title_only_code == "21232" and disagree.duties_only_code == "73300"
+    # A reference letter's duties in one paragraph contradict the title as well as lines do...
+    paragraph = (
+        "His duties included driving tractor-trailers across provinces, inspecting trucks before "
+        "trips, loading and unloading cargo and keeping logbooks"
+    )
+    assert model.map("Software Engineer", paragraph).title_duties_disagree
+    # ...but a survey's one-line industry is no duty list to judge the title by.
+    assert not model.map("Software Engineer", "Trucking and transportation").title_duties_disagree
     vague = model.map("Associate")
     assert vague.ambiguous and vague.suggestions[0].confidence < 0.5
     # The flag compares the two best codes whatever the number of suggestions asked for.
