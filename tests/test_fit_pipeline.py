@@ -78,8 +78,16 @@ def test_known_outcomes_of_the_examples(con) -> None:
 
 
 def test_fit_summary_view(con) -> None:
-    rows = con.execute("SELECT * FROM candidates.v_fit_summary WHERE candidates_fitting > 0").fetchall()
-    assert rows and all(r[3] >= r[4] for r in rows)
+    rows = con.execute(
+        "SELECT category_id, candidates, candidates_assessed, candidates_fitting, not_assessable "
+        "FROM candidates.v_fit_summary"
+    ).fetchall()
+    assert any(fitting > 0 for *_, fitting, _ in rows)
+    for _, every, assessed, fitting, unassessable in rows:
+        # A fit rate (fitting / assessed) must not count candidates that could not be assessed.
+        assert every == assessed + unassessable and assessed >= fitting
+    military = [r for r in rows if r[0] == "skilled_military_recruits"]
+    assert military and all(r[4] > 0 and r[2] < r[1] for r in military)
 
 
 def test_fit_cli_writes_every_assessment(cloned, tmp_path: Path, capsys) -> None:
