@@ -72,6 +72,9 @@ def _printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
+#: Below this confidence the table says that the best code is a guess ("Teacher": 33%), also
+#: when the runner-up is far behind (so not AMBIGUOUS).
+LOW_CONFIDENCE = 0.5
 #: Aligned duty lines the table shows (the JSON output has all of them).
 TABLE_DUTY_LINES = 8
 
@@ -98,6 +101,8 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
         if s.evidence.matched_titles:
             matches = "; ".join(f"{m.title} ({m.similarity:.2f})" for m in s.evidence.matched_titles)
             print(f"{'':>21}titles: {matches}", file=out)
+            if rank == 1:  # say once what the number is: 1.00 reads like "identical"
+                print(f"{'':>21}(1.00: the official title holds every word of yours)", file=out)
         if rank == 1 and s.evidence.duty_alignment:
             from mapper.normalize import split_duties
             from mapper.signals import COVERAGE_SIMILARITY
@@ -131,6 +136,12 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
                     file=out,
                 )
     flags = []
+    best = mapping.suggestions[0].confidence
+    if best < LOW_CONFIDENCE:
+        flags.append(
+            f"LOW CONFIDENCE: a best code at {best:.0%} is right about {round(best * 10)} times in 10"
+            + ("; the duties would help" if not duties.strip() else "; read the duties")
+        )
     if mapping.ambiguous:
         flags.append("AMBIGUOUS: the top suggestions are close; read the duties")
     if mapping.title_duties_disagree:
@@ -361,13 +372,19 @@ def json_array_length(path: Path) -> int | None:
 
 def _first_line_is_json(path: Path) -> bool:
     """Whether the first line with text on it is a JSON value by itself."""
+    line = _first_text_line(path)
+    return line is not None and _is_json(line)
+
+
+def _first_text_line(path: Path) -> str | None:
+    """The first line with text on it, stripped (None: no such line, or not UTF-8)."""
     with path.open("rb") as handle:
         for _, line in _decoded_lines(handle):
             if line is None:
-                return False
+                return None
             if line.strip():
-                return _is_json(line)
-    return False
+                return line.strip()
+    return None
 
 
 def _is_json(text: str) -> bool:
@@ -496,6 +513,12 @@ def check_batch(
     length = json_array_length(input_path) if in_fmt == "jsonl" else None
     if length is not None:
         return BatchPlan(length, in_fmt, out_fmt, "item")
+    if in_fmt == "jsonl" and _first_text_line(input_path) == "{":
+        # `jq .` writes each object over several lines: every line would be a bad line.
+        raise MapInputError(
+            f"{input_path.name}: the JSON objects are written over several lines; write one object "
+            "per line (`jq -c .`) or one JSON array"
+        )
     if in_fmt != "jsonl":
         for _ in read_batch(input_path, in_fmt, []):
             pass

@@ -15,7 +15,11 @@ def test_single_query_prints_a_table(cloned, capsys) -> None:
     assert main(["map", "Registered Nurse"]) == 0
     out = capsys.readouterr().out
     assert "31301" in out and "Registered nurses and registered psychiatric nurses" in out
-    assert "titles:" in out
+    assert "titles:" in out and "(1.00: the official title holds every word of yours)" in out
+    assert "LOW CONFIDENCE" not in out
+    assert main(["map", "Teacher"]) == 0  # a bare role word: a guess, though no close runner-up
+    out = capsys.readouterr().out
+    assert "! LOW CONFIDENCE: a best code at" in out and "the duties would help" in out
 
 
 def test_table_shows_each_duty_line_and_what_coverage_counts(cloned, capsys) -> None:
@@ -189,6 +193,13 @@ def test_jsonl_keys_in_any_case_and_lookalike_keys(cloned, tmp_path: Path, capsy
     assert rows["a"]["suggestions"][0]["code"] == "63200" and "b" not in rows
     assert rows["c"]["suggestions"][0]["code"] == "72106"
     assert "line 2: 'job_title' is not read" in capsys.readouterr().err
+
+
+def test_pretty_printed_json_is_refused_with_a_hint(cloned, tmp_path: Path, capsys) -> None:
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(json.dumps({"id": "1", "title": "Cook"}, indent=2) + "\n")  # as `jq .` writes
+    assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 2
+    assert "one object per line (`jq -c .`)" in capsys.readouterr().err and not target.exists()
 
 
 def test_batch_output_names_what_disagrees(cloned, tmp_path: Path) -> None:
