@@ -23,6 +23,9 @@ FORMAT_VERSION = 2  # 2: Parts gained minor_group and TitleIndex role_heads
 #: written as one paragraph must.
 DISAGREEMENT_MIN_LINES = 2
 DISAGREEMENT_MIN_WORDS = 12
+#: Queries whose signals are computed together: the title similarities are a (queries x
+#: 109,000 title rows) sparse matrix, and French titles share 'de' and 'la' with half the rows.
+SIGNAL_BATCH = 1000
 #: Top-1 and top-2 closer than this (in probability) are flagged as ambiguous.
 AMBIGUITY_MARGIN = 0.15
 
@@ -67,6 +70,15 @@ class MapperModel:
         no official word)."""
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
+        if len(queries) > SIGNAL_BATCH:
+            # The signals are (queries x official rows) matrices: bounded memory, whatever the batch.
+            return [
+                mapping
+                for start in range(0, len(queries), SIGNAL_BATCH)
+                for mapping in self.map_batch(
+                    queries[start : start + SIGNAL_BATCH], top_k=top_k, evidence=evidence
+                )
+            ]
         prepared = [prepare(t, d, self.parts.titles, self.parts.duties) for t, d in queries]
         # Input without one official word (or a typo of one) has nothing to map: any code
         # would be a guess, so it gets no suggestion rather than a made-up confidence.

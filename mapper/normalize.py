@@ -273,13 +273,14 @@ def normalize_title(text: str) -> str:
 #: and auxiliaries (English, and French as in the bilingual index). Input made of these alone
 #: ("the and of") has nothing to map. Not scikit-learn's stop list: that one holds words
 #: people do write as a whole job ('fire', 'mill', 'system', 'bill').
-FUNCTION_WORDS = frozenset(
+#: The French ones, as the bilingual index's titles use them ('chauffeur de camion').
+FRENCH_FUNCTION_WORDS = frozenset("de des du la le les l d et ou en au aux un une".split())
+FUNCTION_WORDS = FRENCH_FUNCTION_WORDS | frozenset(
     """a an the and or nor but of in on at to for from by with without within into onto upon
     over under about between among through during before after as than that this these those
     it its is are was were be been being am do does did i me my you your he him his she her we
     us our they them their who whom whose which what where when why how not no yes so if then
-    there here also very just etc per via
-    de des du la le les l d et ou en au aux un une""".split()
+    there here also very just etc per via""".split()
 )
 _PAREN_ACRONYM = re.compile(r"\(\s*([A-Za-z][A-Za-z.&]{1,14})\s*\)")
 _MINOR_WORDS = frozenset({"of", "and", "the", "de", "des", "du", "la", "le", "for", "&"})

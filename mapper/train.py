@@ -26,7 +26,7 @@ import numpy as np
 
 from mapper.calibrate import Fusion
 from mapper.classifier import TextClassifier
-from mapper.corpus import NocCorpus
+from mapper.corpus import NocCorpus, french_gender_forms
 from mapper.index import CodeDocuments, DutyIndex, TitleIndex, strip_qualifier
 from mapper.model import FORMAT_VERSION, MapperModel
 from mapper.normalize import normalize_text, normalize_title
@@ -242,7 +242,12 @@ def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
         *(s for _, s in corpus.lead_statements),
         *(u.definition for u in corpus.unit_groups.values()),
     ]
-    titles = TitleIndex.build([(c, t) for c, t, _ in corpus.titles], codes, other_texts)
+    # French pairs are also indexed as the two titles people write; only the title index reads
+    # them (the classifier's character n-grams are mostly English, and stay so).
+    forms = [
+        (c, f) for c, t, kind in corpus.titles if kind == "all_examples_fr" for f in french_gender_forms(t)
+    ]
+    titles = TitleIndex.build([*((c, t) for c, t, _ in corpus.titles), *forms], codes, other_texts)
     duties = DutyIndex.build(corpus.duties, codes)
     documents_text: dict[str, list[str]] = defaultdict(list)
     for code, title, kind in corpus.titles:

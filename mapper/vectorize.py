@@ -67,7 +67,7 @@ class Tfidf:
         analyzer: str = "word",
         ngram_range: tuple[int, int] = (1, 1),
         token_pattern: str = r"(?u)\b\w\w+\b",
-        stop_words: str | None = None,
+        stop_words: str | frozenset[str] | None = None,
         min_df: int = 1,
         max_features: int | None = None,
         sublinear_tf: bool = True,
@@ -79,7 +79,7 @@ class Tfidf:
             analyzer=analyzer,
             ngram_range=ngram_range,
             token_pattern=token_pattern,
-            stop_words=stop_words,
+            stop_words=sorted(stop_words) if isinstance(stop_words, frozenset) else stop_words,
             min_df=min_df,
             max_features=max_features,
             sublinear_tf=sublinear_tf,
@@ -90,7 +90,9 @@ class Tfidf:
             analyzer=analyzer,
             ngram_range=ngram_range,
             token_pattern=token_pattern,
-            stop_words=frozenset(ENGLISH_STOP_WORDS) if stop_words == "english" else frozenset(),
+            stop_words=frozenset(ENGLISH_STOP_WORDS)
+            if stop_words == "english"
+            else frozenset(stop_words or ()),
             vocabulary={term: int(i) for term, i in vectorizer.vocabulary_.items()},
             idf=vectorizer.idf_.astype(np.float32),
             sublinear_tf=sublinear_tf,

@@ -63,6 +63,24 @@ def test_hyphenated_words_are_read_as_noc_writes_them(model: MapperModel) -> Non
     assert model.map("Hydro-electric generating station operator").suggestions[0].method == "exact_title"
 
 
+def test_two_title_words_written_as_one_are_read_apart(model: MapperModel) -> None:
+    for joined, apart in [("Farmhand", "farm hand"), ("Ranchhand", "ranch hand"), ("Busboy", "bus boy")]:
+        mapping = model.map(joined, evidence=False)
+        assert mapping.title_read_as == apart  # shown, as any other reading of an unknown word
+        assert codes(mapping)[:2] == codes(model.map(apart, evidence=False))[:2]
+    # 'ranchhand' was respelt 'ranchman': managers in agriculture (TEER 0) for a ranch labourer.
+    assert codes(model.map("Ranchhand"))[0] == "85100"
+
+
+def test_french_titles_are_found_in_either_form(model: MapperModel) -> None:
+    # The bilingual index writes 'Chauffeur/chauffeuse de camion'; people write one form.
+    for title in ("Chauffeur de camion", "Chauffeuse de camion"):
+        mapping = model.map(title, evidence=False)
+        assert codes(mapping)[0] == "73300" and mapping.suggestions[0].method == "exact_title"
+    assert codes(model.map("Cuisinier", evidence=False))[0] == "63200"
+    assert model.map("Cuisinière", evidence=False).suggestions[0].method == "exact_title"
+
+
 def test_a_title_misspelt_in_every_word_is_read_as_the_official_words(model: MapperModel) -> None:
     nurse = model.map("REGISTERD NRSE")
     assert codes(nurse)[0] == "31301" and nurse.title_read_as == "registered nurse"

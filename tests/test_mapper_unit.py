@@ -92,6 +92,51 @@ def test_subheadings_among_main_duties_are_not_duties() -> None:
     assert without_subheadings(duties, titles) == [duties[1], *duties[3:]]
 
 
+def test_french_gender_pairs_are_read_as_two_titles() -> None:
+    from mapper.corpus import french_gender_forms
+
+    assert french_gender_forms("Chauffeur/chauffeuse de camion") == [
+        "Chauffeur de camion",
+        "Chauffeuse de camion",
+    ]
+    assert french_gender_forms("Conseiller municipal/conseillère municipale") == [
+        "Conseiller municipal",
+        "Conseillère municipale",
+    ]
+    assert french_gender_forms("Député/députée à l'Assemblée législative") == [
+        "Député à l'Assemblée législative",
+        "Députée à l'Assemblée législative",
+    ]
+    # The pair ends the title, or the slash joins two titles.
+    assert french_gender_forms("Technologue en santé animale autorisé/autorisée")[1] == (
+        "Technologue en santé animale autorisée"
+    )
+    assert french_gender_forms("Chanteur d'opéra/cantatrice") == ["Chanteur d'opéra", "Cantatrice"]
+    assert french_gender_forms("Cook") == french_gender_forms("a/b/c") == french_gender_forms("/x") == []
+
+
+def test_title_index_leaves_out_french_function_words_and_reads_compounds() -> None:
+    from mapper.index import TitleIndex
+
+    codes = ["73300", "85100", "85101"]
+    pairs = [
+        ("73300", "Chauffeur/chauffeuse de camion"),
+        ("73300", "truck driver"),
+        ("85100", "ranch hand"),
+        ("85101", "farm hand"),
+        ("85100", "ranchman"),
+    ]
+    titles = TitleIndex.build(pairs, codes)
+    # 'de' would make every French query touch every French title, for almost no similarity.
+    assert "de" not in titles.vectorizer.vocabulary and "chauffeur chauffeuse" in titles.vectorizer.vocabulary
+    ours = titles.vectorizer.transform(["chauffeur de camion"]).toarray()
+    assert np.allclose(ours, titles.vectorizer.transform(["chauffeur camion"]).toarray())
+    assert titles.word_coverage("chauffeur de camion", 0) == pytest.approx(1.0)  # 'de' weighs nothing
+    # Two title words written as one are read apart before any respelling ('ranchman').
+    assert titles.respell("ranchhand") == "ranch hand" and titles.respell("farmhand") == "farm hand"
+    assert titles.respell("de") == "de"
+
+
 def test_normaliser_is_bounded_on_huge_and_hostile_input() -> None:
     hostile = ("\x00\u202e\ufeff ünïcödé 🚀 " * 200_000) + "nurse"
     started = time.perf_counter()
