@@ -75,6 +75,18 @@ def _printable(text: str) -> str:
 #: Below this confidence the table says that the best code is a guess ("Teacher": 33%), also
 #: when the runner-up is far behind (so not AMBIGUOUS).
 LOW_CONFIDENCE = 0.5
+#: Duties with at least this share of French function words ('de', 'la', 'et') are French.
+FRENCH_SHARE = 0.15
+
+
+def looks_french(text: str) -> bool:
+    """Whether duty text is French: the mapper's duty signals read English only."""
+    from mapper.normalize import FRENCH_FUNCTION_WORDS, normalize_text
+
+    words = normalize_text(text).split()
+    return len(words) >= 4 and sum(w in FRENCH_FUNCTION_WORDS for w in words) / len(words) >= FRENCH_SHARE
+
+
 #: Aligned duty lines the table shows (the JSON output has all of them).
 TABLE_DUTY_LINES = 8
 
@@ -141,6 +153,11 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
         flags.append(
             f"LOW CONFIDENCE: a best code at {best:.0%} is right about {round(best * 10)} times in 10"
             + ("; the duties would help" if not duties.strip() else "; read the duties")
+        )
+    if looks_french(duties):
+        flags.append(
+            "DUTIES LOOK FRENCH: the duty signals compare them with NOC's English main duties, "
+            "so the alignment and any disagreement above mean little; give the duties in English"
         )
     if mapping.ambiguous:
         flags.append("AMBIGUOUS: the top suggestions are close; read the duties")

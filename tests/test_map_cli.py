@@ -44,6 +44,14 @@ def test_table_says_which_duty_lines_it_leaves_out(cloned, capsys) -> None:
     assert "more lines" not in out and "are aligned" not in out
 
 
+def test_french_duties_are_said_to_be_read_as_english(cloned, capsys) -> None:
+    french = "Préparer des repas et des plats. Commander les aliments et gérer la cuisine."
+    assert main(["map", "--title", "Cuisinier", "--duties", french]) == 0
+    assert "! DUTIES LOOK FRENCH" in capsys.readouterr().out
+    assert main(["map", "--title", "Cook", "--duties", "Prepare and cook meals. Order supplies."]) == 0
+    assert "LOOK FRENCH" not in capsys.readouterr().out
+
+
 def test_title_and_duties_json(cloned, capsys) -> None:
     assert (
         main(
