@@ -270,11 +270,10 @@ class TitleIndex(_Transposed):
         hand', 'busboy' -> 'bus boy'), or None. Before any respelling: 'ranchhand' is a ranch
         hand, not a 'ranchman'. Of several cuts, the pair most titles use."""
         vocabulary = self.vectorizer.vocabulary  # the title words and word pairs
-        cuts = [
-            f"{word[:k]} {word[k:]}"
-            for k in range(COMPOUND_MIN_PART, len(word) - COMPOUND_MIN_PART + 1)
-            if f"{word[:k]} {word[k:]}" in vocabulary
-        ]
+        pairs = (
+            f"{word[:k]} {word[k:]}" for k in range(COMPOUND_MIN_PART, len(word) - COMPOUND_MIN_PART + 1)
+        )
+        cuts = [pair for pair in pairs if pair in vocabulary]
         if not cuts:
             return None
         return min(cuts, key=lambda pair: self.vectorizer.idf[vocabulary[pair]])

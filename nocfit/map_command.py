@@ -315,12 +315,15 @@ def _lookalike_message(name: str) -> str:
 def _item(line: int, row: object) -> BatchItem:
     if not isinstance(row, dict):
         raise ValueError(f"expected an object with id, title, duties; got {type(row).__name__}")
-    lookalike = unread_lookalike([key for key in row if isinstance(key, str) and row[key] not in (None, "")])
+    lookalike = unread_lookalike([key for key, value in row.items() if value not in (None, "")])
     if lookalike is not None:
         raise ValueError(_lookalike_message(lookalike))
-    # Any case is read; a name written exactly ("title" beside "Title") wins.
-    ordered = sorted(row.items(), key=lambda pair: pair[0] in FIELDS)
-    row = {key.strip().casefold(): value for key, value in ordered if key.strip().casefold() in FIELDS}
+    fields: dict[str, object] = {}
+    for key, value in row.items():
+        name = key.strip().casefold()
+        if name in FIELDS and (name not in fields or key == name):  # "title" wins over "Title"
+            fields[name] = value
+    row = fields
     raw_id = row.get("id")
     if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
         raise ValueError("missing id")
