@@ -83,7 +83,12 @@ class MapperModel:
         # Input without one official word (or a typo of one) has nothing to map: any code
         # would be a guess, so it gets no suggestion rather than a made-up confidence.
         live = [i for i, q in enumerate(prepared) if self._has_an_official_word(q)]
-        results = [Mapping([], ambiguous=False, title_duties_disagree=False) for _ in prepared]
+        results = [
+            Mapping(
+                [], ambiguous=False, title_duties_disagree=False, duties_look_french=normalize.looks_french(d)
+            )
+            for _, d in queries
+        ]
         if not live:
             return results
         batch = [prepared[i] for i in live]
@@ -156,6 +161,7 @@ class MapperModel:
             title_only_code=title_code,
             duties_only_code=duty_code,
             title_read_as=q.title_norm if q.title_respelt else None,
+            duties_look_french=normalize.looks_french(q.duties),
         )
 
     # ---------------------------------------------------------------- persistence

@@ -275,6 +275,16 @@ def normalize_title(text: str) -> str:
 #: people do write as a whole job ('fire', 'mill', 'system', 'bill').
 #: The French ones, as the bilingual index's titles use them ('chauffeur de camion').
 FRENCH_FUNCTION_WORDS = frozenset("de des du la le les l d et ou en au aux un une".split())
+#: Text with at least this share of French function words ('de', 'la', 'et') is French.
+FRENCH_SHARE = 0.15
+
+
+def looks_french(text: str) -> bool:
+    """Whether (duty) text is French: the duty signals compare it with NOC's English main duties."""
+    words = normalize_text(text).split()
+    return len(words) >= 4 and sum(w in FRENCH_FUNCTION_WORDS for w in words) / len(words) >= FRENCH_SHARE
+
+
 FUNCTION_WORDS = FRENCH_FUNCTION_WORDS | frozenset(
     """a an the and or nor but of in on at to for from by with without within into onto upon
     over under about between among through during before after as than that this these those

@@ -46,6 +46,9 @@ class Mapping:
     duties_only_code: str | None = None
     #: When words of the title were misspelt: the title as read, with the official words.
     title_read_as: str | None = None
+    #: The duties are French (``normalize.looks_french``): the duty signals read English, so
+    #: the alignment and any disagreement mean little.
+    duties_look_french: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -75,17 +75,6 @@ def _printable(text: str) -> str:
 #: Below this confidence the table says that the best code is a guess ("Teacher": 33%), also
 #: when the runner-up is far behind (so not AMBIGUOUS).
 LOW_CONFIDENCE = 0.5
-#: Duties with at least this share of French function words ('de', 'la', 'et') are French.
-FRENCH_SHARE = 0.15
-
-
-def looks_french(text: str) -> bool:
-    """Whether duty text is French: the mapper's duty signals read English only."""
-    from mapper.normalize import FRENCH_FUNCTION_WORDS, normalize_text
-
-    words = normalize_text(text).split()
-    return len(words) >= 4 and sum(w in FRENCH_FUNCTION_WORDS for w in words) / len(words) >= FRENCH_SHARE
-
 
 #: Aligned duty lines the table shows (the JSON output has all of them).
 TABLE_DUTY_LINES = 8
@@ -154,7 +143,7 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
             f"LOW CONFIDENCE: a best code at {best:.0%} is right about {round(best * 10)} times in 10"
             + ("; the duties would help" if not duties.strip() else "; read the duties")
         )
-    if looks_french(duties):
+    if mapping.duties_look_french:
         flags.append(
             "DUTIES LOOK FRENCH: the duty signals compare them with NOC's English main duties, "
             "so the alignment and any disagreement above mean little; give the duties in English"
@@ -178,6 +167,7 @@ CSV_DELIMITERS = (",", ";", "\t")
 CSV_HEADER = [
     "id", "rank", "code", "title", "teer", "confidence", "method",
     "ambiguous", "title_duties_disagree", "title_only_code", "duties_only_code", "title_read_as",
+    "duties_look_french",  # last: added after the others, so their columns keep their places
 ]  # fmt: skip
 UTF8_HELP = "save the file as UTF-8 (in Excel: 'CSV UTF-8')"
 
@@ -610,6 +600,7 @@ def _csv_rows(item_id: str, mapping) -> list[list]:
         mapping.title_duties_disagree,
         *_disagreeing_codes(mapping),
         mapping.title_read_as or "",
+        mapping.duties_look_french,
     ]
     if not mapping.suggestions:  # one row still, so every input id is in the output
         return [[item_id, "", "", "", "", "", "", *flags]]
@@ -669,6 +660,7 @@ def map_batch_file(
                             "suggestions": [_suggestion_record(s, evidence) for s in mapping.suggestions],
                             "ambiguous": mapping.ambiguous,
                             "title_duties_disagree": mapping.title_duties_disagree,
+                            "duties_look_french": mapping.duties_look_french,
                         }
                         if mapping.title_duties_disagree:
                             record["title_only_code"], record["duties_only_code"] = _disagreeing_codes(

@@ -50,6 +50,27 @@ def test_french_duties_are_said_to_be_read_as_english(cloned, capsys) -> None:
     assert "! DUTIES LOOK FRENCH" in capsys.readouterr().out
     assert main(["map", "--title", "Cook", "--duties", "Prepare and cook meals. Order supplies."]) == 0
     assert "LOOK FRENCH" not in capsys.readouterr().out
+    assert main(["map", "--title", "Cuisinier", "--duties", french, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["duties_look_french"] is True
+
+
+def test_batch_output_says_which_duties_look_french(cloned, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    rows = [
+        {"id": "fr", "title": "Cuisinier", "duties": "Préparer des repas et gérer la cuisine."},
+        {"id": "en", "title": "Cook", "duties": "Prepare and cook meals. Order supplies."},
+        {"id": "none", "title": "qwxzq", "duties": "Qwxzq de la et des zzyq."},  # no suggestion: still said
+    ]
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    for name in ("out.jsonl", "out.csv"):
+        target = tmp_path / name
+        assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 0
+        if name.endswith(".jsonl"):
+            flags = {r["id"]: r["duties_look_french"] for r in map(json.loads, target.read_text().splitlines())}
+            assert flags == {"fr": True, "en": False, "none": True}
+        else:
+            flags = {r["id"]: r["duties_look_french"] for r in csv.DictReader(target.open())}
+            assert flags == {"fr": "True", "en": "False", "none": "True"}
 
 
 def test_title_and_duties_json(cloned, capsys) -> None:

@@ -458,3 +458,14 @@ def test_gate_compares_what_both_models_recorded() -> None:
     assert passed.passed and "top-5 n/a" in passed.description
     worse = mapper_ops.gate(_evaluation_db([("candidate", 0.55, None), ("promoted", 0.65, None)]), "r1")
     assert not worse.passed and "top-1 0.550 < 0.650" in worse.description
+
+
+def test_french_text_is_told_by_its_function_words() -> None:
+    from mapper.normalize import looks_french
+
+    assert looks_french("Préparer des repas et des plats. Commander les aliments.")
+    assert not looks_french("Prepare and cook meals. Order supplies. Clean the kitchen.")
+    # A French name in English duties is not French duties; nor are three words.
+    assert not looks_french("Cook meals at the Café de Paris restaurant for guests")
+    assert not looks_french("de la cuisine")
+    assert not looks_french("")
