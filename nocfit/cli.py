@@ -10,6 +10,11 @@ from collections.abc import Iterator, Sequence
 
 from nocfit import config
 
+#: `nocfit refresh` published, but something needs a look (WARNING lines say what): a download
+#: failed and an older copy was used, or the new model was kept back. Not 0, so that a cron job
+#: or a service manager notices; not 1, which means nothing was published.
+EXIT_WARNINGS = 3
+
 
 class UsageError(Exception):
     """A problem the user can fix (bad input, missing prerequisites): printed without a traceback."""
@@ -63,6 +68,11 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     if args.retrain:
         tags[RETRAIN_TAG] = "true"
     run_config = REFRESH_DOWNLOADS_CONFIG if args.download else {}
+    if args.download and not config.sources_dir_is_default():
+        print(
+            "note: --download re-downloads only into nocfit's own cache; NOCFIT_SOURCES names "
+            "your folder, which is read as it is (only missing required files are downloaded)"
+        )
     report = run_job("refresh", tags=tags, run_config=run_config)
     if not report.success:
         return _refresh_failed("refresh", report, f"The published warehouse {warehouse} was left unchanged.")
@@ -80,11 +90,18 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             f"The refresh itself was published to {warehouse}; only the examples' new assessment is missing.",
         )
     print(f"\nrefresh finished in {report.seconds:.1f}s (run {report.run_id})")
-    for reason in report.held_back:
-        print(f"WARNING: the new mapper model was NOT promoted; the current one is kept ({reason})")
     print(f"warehouse: {warehouse}")
     for table, rows in _warehouse_summary():
         print(f"  {table:<40} {rows:>9,} rows")
+    warnings = [
+        f"the new mapper model was NOT promoted; the current one is kept ({reason})"
+        for reason in report.held_back
+    ] + [f"{warning} (the table was built from that copy)" for warning in dict.fromkeys(report.warnings)]
+    for warning in warnings:
+        print(f"WARNING: {warning}")
+    if warnings:
+        print(f"published with {len(warnings)} warning(s): exit code {EXIT_WARNINGS}")
+        return EXIT_WARNINGS
     return 0
 
 
@@ -304,8 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        config.check_environment()
         return int(args.func(args) or 0)
-    except UsageError as exc:
+    except (UsageError, config.ConfigError) as exc:
         print(f"nocfit: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -315,7 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except OSError as exc:  # the machine's, not ours: a full disk, a closed stream
-        print(f"nocfit: error: {exc.strerror or exc}", file=sys.stderr)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"nocfit: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
 
 

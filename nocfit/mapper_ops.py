@@ -59,6 +59,16 @@ def train_candidate(
     if not force and current and current.get("fingerprint") == fingerprint:
         log(f"the promoted model {fingerprint} was trained on the same data and code: not retraining")
         return None
+    kept_back = None if force else _kept_back_run(con, fingerprint)
+    if kept_back is not None:
+        # Training is deterministic: the same data and code would give the same model, refused
+        # again after three minutes, on every scheduled refresh.
+        log(
+            f"a model trained on the same data and code ({fingerprint}) was kept back by run "
+            f"{kept_back[0]} on {kept_back[1]:%Y-%m-%d %H:%M}: not retraining "
+            "(`nocfit refresh --retrain` tries again)"
+        )
+        return None
     log(
         "training a new model: "
         + (
@@ -74,6 +84,18 @@ def train_candidate(
     model.metadata["run_id"] = run_id
     path = store.save_candidate(model, run_id)
     return TrainedCandidate(path, fingerprint, model.metadata)
+
+
+def _kept_back_run(con: duckdb.DuckDBPyConnection, fingerprint: str) -> tuple[str, dt.datetime] | None:
+    """The latest published run that evaluated a candidate with this fingerprint and did not
+    promote it (the gate refused it), if any."""
+    return con.execute(
+        "SELECT e.run_id, max(e.evaluated_at) FROM mapper.evaluations e "
+        "WHERE e.model_role = 'candidate' AND e.model_fingerprint = ? "
+        "AND e.run_id NOT IN (SELECT run_id FROM mapper.promotions) "
+        "GROUP BY e.run_id ORDER BY 2 DESC LIMIT 1",
+        [fingerprint],
+    ).fetchone()
 
 
 def labelled_set(folder: SourceFolder) -> Path | None:

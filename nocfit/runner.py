@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import sys
 import time
 import uuid
@@ -17,6 +18,9 @@ from typing import TextIO
 from nocfit import config
 
 DAGSTER_YAML_TEMPLATE = config.project_root() / "deploy" / "dagster.yaml"
+#: Run tags naming the process (and machine) that executes a run started from the CLI.
+PID_TAG = "nocfit/pid"
+HOST_TAG = "nocfit/host"
 
 
 def ensure_dagster_home() -> Path:
@@ -57,6 +61,45 @@ def open_instance():
     return instance
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def fail_abandoned_runs(instance, log=lambda message: None) -> list[str]:
+    """Mark failed the CLI runs of this machine whose process is gone; returns their ids.
+
+    A refresh killed with SIGKILL (or by a power cut) cannot tell Dagster it ended: its run
+    stays STARTED for ever, and with run-granularity pools it holds the `nocfit_warehouse`
+    slot, so every run the daemon launches afterwards waits in the queue ("blocked by global
+    concurrency limits"). The file lock of the warehouse is released by the kernel; this
+    releases the run.
+    """
+    import dagster as dg
+
+    in_progress = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(statuses=in_progress, tags={HOST_TAG: socket.gethostname()})
+    )
+    failed = []
+    for run in runs:
+        pid = run.tags.get(PID_TAG, "")
+        if not pid.isdigit() or int(pid) == os.getpid() or _process_alive(int(pid)):
+            continue
+        message = f"marked failed: process {pid}, which ran it, is gone (killed?) and cannot finish it"
+        instance.report_run_failed(run, message=message)
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        log(f"run {run.run_id} of job {run.job_name} {message}")
+        failed.append(run.run_id)
+    return failed
+
+
 @dataclass
 class RunReport:
     run_id: str
@@ -65,6 +108,8 @@ class RunReport:
     errors: list[str]
     #: Failed promotion gates: the tables were published but the new model was not promoted.
     held_back: list[str] = field(default_factory=list)
+    #: Failed WARN checks (e.g. a download failed and an older copy was used): published anyway.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def interrupted(self) -> bool:
@@ -103,6 +148,7 @@ class ProgressPrinter:
         self.done = 0
         self.errors: list[str] = []
         self.held_back: list[str] = []
+        self.warnings: list[str] = []
         self._gate_steps: set[str] = set()
         self._started: dict[str, float] = {}
 
@@ -128,6 +174,12 @@ class ProgressPrinter:
             evaluation = event.event_specific_data
             if not evaluation.passed:
                 target = evaluation.asset_key.to_user_string()
+                if evaluation.severity == dg.AssetCheckSeverity.WARN:
+                    self._line(
+                        f"   check {target}:{evaluation.check_name} WARNING - {evaluation.description}"
+                    )
+                    self.warnings.append(f"{target}: {evaluation.description}")
+                    return
                 self._line(f"   check {target}:{evaluation.check_name} FAILED - {evaluation.description}")
                 message = f"check {target}:{evaluation.check_name} failed: {evaluation.description}"
                 if evaluation.check_name in self.gates:
@@ -181,6 +233,9 @@ def run_job(
 
     job = defs.resolve_job_def(job_name)
     instance = open_instance()
+    fail_abandoned_runs(
+        instance, log=lambda message: print(f"nocfit: {message}", file=sys.stderr, flush=True)
+    )
     if add_partition and not instance.has_dynamic_partition(*add_partition):
         instance.add_dynamic_partitions(add_partition[0], [add_partition[1]])
     run_id = str(uuid.uuid4())
@@ -193,7 +248,7 @@ def run_job(
         instance=instance,
         run_id=run_id,
         raise_on_error=False,
-        tags=dict(tags or {}),
+        tags={**(tags or {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
         run_config={**quiet_logs, **(run_config or {})},
         partition_key=partition_key,
     )
@@ -204,4 +259,5 @@ def run_job(
         seconds=time.monotonic() - started,
         errors=printer.errors,
         held_back=printer.held_back,
+        warnings=printer.warnings,
     )

@@ -14,6 +14,8 @@ from nocfit.sources.fetch import file_sha256
 STRUCTURE = "noc2021/noc-2021-v1.0-classification-structure.csv"
 TITLES = "oasis2023/example-titles_oasis_2023_v1.0.csv"
 DUTIES = "oasis2023/main-duties_oasis-2023_v1.0.csv"
+LABELS = "oasis2023/labels_oasis_2023_v1.0.csv"
+ADDITIONAL = "oasis2023/additional-information_oasis_2023_v1.0.csv"
 CONCORDANCE = "noc2021/noc2016v1_3-noc2021v1_0-eng.csv"
 
 
@@ -57,8 +59,13 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
         ["noc-2021-v1.0-classification-structure.csv", "line 1", "missing column", "Class title"],
     ),
     (STRUCTURE, to_cp1252, ["noc-2021-v1.0-classification-structure.csv", "not valid UTF-8", "cp1252"]),
-    (DUTIES, truncate, ["main-duties_oasis-2023_v1.0.csv", "truncated"]),
+    # A user folder (NOCFIT_SOURCES): the fix is the user's, not a re-download.
+    (DUTIES, truncate, ["main-duties_oasis-2023_v1.0.csv", "truncated", "replace it with the official file"]),
     (DUTIES, cut_at_a_line_break, ["noc.main_duties covers", "unit groups; missing"]),
+    # Not every unit group has additional information, so only the published row count tells.
+    (ADDITIONAL, cut_at_a_line_break, ["additional-information_oasis_2023_v1.0.csv: 577 rows", "cut short"]),
+    # The labels file is named, not the seven healthy files that name profiles it lost.
+    (LABELS, cut_at_a_line_break, ["labels_oasis_2023_v1.0.csv: 449 rows", "cut short"]),
     (CONCORDANCE, truncated_mid_quote, ["noc2016v1_3-noc2021v1_0-eng.csv", "line", "truncated"]),
     (TITLES, unknown_code, ["example-titles_oasis_2023_v1.0.csv", "line 1001", "unknown NOC code 99999"]),
 ]

@@ -66,7 +66,9 @@ def test_batch_output_says_which_duties_look_french(cloned, tmp_path: Path) -> N
         target = tmp_path / name
         assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 0
         if name.endswith(".jsonl"):
-            flags = {r["id"]: r["duties_look_french"] for r in map(json.loads, target.read_text().splitlines())}
+            flags = {
+                r["id"]: r["duties_look_french"] for r in map(json.loads, target.read_text().splitlines())
+            }
             assert flags == {"fr": True, "en": False, "none": True}
         else:
             flags = {r["id"]: r["duties_look_french"] for r in csv.DictReader(target.open())}

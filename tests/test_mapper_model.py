@@ -303,26 +303,45 @@ def test_missing_or_corrupt_model_is_explained(tmp_path: Path) -> None:
 def test_a_worse_candidate_is_not_promoted_but_the_refresh_publishes(
     cloned: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A failed promotion gate keeps the current model, still publishes the tables, and says so."""
+    """A failed promotion gate keeps the current model, still publishes the tables, and says so
+    (exit code 3: published, with a warning); the same data and code are not retrained again on
+    every refresh (three minutes each, to be refused again), unless asked."""
     from nocfit import mapper_ops
-    from nocfit.cli import main
+    from nocfit.cli import EXIT_WARNINGS, main
     from nocfit.ingest.checks import CheckOutcome
 
     models = Path(cloned["NOCFIT_MODELS"])
     current_before = (models / "current.pkl").read_bytes()
-    # Training is not under test (it takes a minute): the "retrained" candidate is a reloaded copy.
-    monkeypatch.setattr("mapper.train.train", lambda corpus, log: MapperModel.load(models / "current.pkl"))
+    trainings: list[str] = []
+
+    def train(corpus, log) -> MapperModel:
+        # Training is not under test (it takes minutes): the "retrained" model is a reloaded copy.
+        trainings.append("trained")
+        return MapperModel.load(models / "current.pkl")
+
+    monkeypatch.setattr("mapper.train.train", train)
+    # The official data "changed": the promoted model is out of date, so a refresh trains.
+    monkeypatch.setattr(mapper_ops, "model_fingerprint", lambda source_fingerprint: "newdata00000000")
     monkeypatch.setattr(
         mapper_ops, "gate", lambda con, run_id: CheckOutcome(False, "candidate is worse: top-1 0.500 < 0.600")
     )
-    assert main(["refresh", "--retrain"]) == 0
+    assert main(["refresh"]) == EXIT_WARNINGS
     out = capsys.readouterr().out
-    assert "new mapper model was NOT promoted" in out and "top-1 0.500 < 0.600" in out
+    assert "WARNING: the new mapper model was NOT promoted" in out and "top-1 0.500 < 0.600" in out
     assert (models / "current.pkl").read_bytes() == current_before
     with duckdb.connect(cloned["NOCFIT_WAREHOUSE"], read_only=True) as con:
         # The evaluation of the rejected candidate was published; no second promotion recorded.
         assert con.execute("SELECT count(DISTINCT run_id) FROM mapper.evaluations").fetchone()[0] == 2
         assert con.execute("SELECT count(*) FROM mapper.promotions").fetchone()[0] == 1
+    assert trainings == ["trained"]
+
+    assert main(["refresh"]) == 0  # nothing new: not retrained, nothing to warn about
+    captured = capsys.readouterr()
+    assert trainings == ["trained"]
+    assert "newdata00000000) was kept back by run" in captured.err and "--retrain" in captured.err
+
+    assert main(["refresh", "--retrain"]) == EXIT_WARNINGS  # asked: trained (and refused) again
+    assert trainings == ["trained", "trained"]
 
 
 def test_the_model_fingerprint_follows_what_the_mapper_reads(cloned: dict[str, str]) -> None:

@@ -129,10 +129,12 @@ def test_second_refresh_is_idempotent(refreshed: dict[str, str], tmp_path: Path,
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("NOCFIT_WAREHOUSE", str(warehouse))
     before = file_sha256(warehouse)
-    assert main(["refresh"]) == 0
+    assert main(["refresh", "--download"]) == 0
     out = capsys.readouterr().out
     assert "unchanged" in out and "noc.unit_groups" in out
     assert file_sha256(warehouse) == before  # nothing changed, nothing republished
+    # NOCFIT_SOURCES names the user's folder, which --download leaves alone: said, not silent.
+    assert "note: --download re-downloads only into nocfit's own cache" in out
 
 
 def test_definitions_validate_with_dagster_tooling(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from nocfit.runner import open_instance, run_job
+from nocfit.runner import PID_TAG, fail_abandoned_runs, open_instance, run_job
 from nocfit.sources.fetch import file_sha256
 from pipelines.defs.resources import WarehouseResource
 from tests.conftest import PROJECT_ROOT, nocfit_env
@@ -294,14 +294,30 @@ def test_refresh_killed_while_writing_leaves_the_old_snapshot(installation: Inst
     with connect(installation.warehouse) as con:
         assert snapshot(con) == old
 
+    # Dagster was never told: the killed run is STARTED for ever, and (run-granularity pool) it
+    # held the nocfit_warehouse slot, so runs the daemon launched later queued for ever.
+    instance = open_instance()
+    [dead] = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    assert dead.tags[PID_TAG] == str(refresh.process.pid)
+
     # The next refresh is not blocked by the dead one (the kernel dropped its flock), deletes the
-    # stale staging folder, and publishes its own work.
+    # stale staging folder, publishes its own work, and marks the dead run failed.
     new_cutoff = bump_newest_cutoff(installation.rounds)
     assert run_job("refresh_rounds").success
     assert not installation.staging.exists() and not any(p.exists() for p in stale)
     assert_valid(installation.warehouse)
     with connect(installation.warehouse) as con:
         assert snapshot(con)[1] == new_cutoff
+    assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert not instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+
+
+def test_a_live_refresh_is_never_marked_failed(installation: Installation) -> None:
+    with warehouse_lock(installation):
+        refresh = Refresh(installation, "--force", NOCFIT_LOCK_TIMEOUT="600")
+        refresh.wait_for(lambda: "waiting for another refresh" in refresh.err, "it waits for the lock")
+        assert fail_abandoned_runs(open_instance()) == []
+    assert refresh.finish() == 0
 
 
 # ---------------------------------------------------------------- concurrent refreshes

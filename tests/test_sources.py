@@ -12,18 +12,24 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import dagster as dg
+import duckdb
 import pytest
 
+from nocfit.cli import EXIT_WARNINGS
 from nocfit.sources.catalog import CKAN, IRCC, OASIS_DATASET_ID, SOURCES, STATCAN, spec
 from nocfit.sources.fetch import Downloader, SourceError, SourceFolder
+from pipelines.defs.common import SOURCES_FRESH_CHECK
 
 
 class OfficialSite:
     """Serves the shared files under their official URL paths, plus a CKAN package_show API.
 
     ``faults[name]`` is a list of behaviours consumed one per request for that file name:
-    "503", "truncate" (Content-Length larger than the body), "slow" (sleeps 2 s), "webpage" (an
-    error page with status 200, as captive portals and CDNs send) or "garbled" (200, not the file).
+    "503", "404", "truncate" (Content-Length larger than the body), "chunked_cut" (a chunked
+    answer that stops after its first chunk), "unsized_cut" (no Content-Length, body stops
+    mid-row), "slow" (sleeps 2 s), "webpage" (an error page with status 200, as captive portals
+    and CDNs send) or "garbled" (200, not the file).
     """
 
     def __init__(self, shared: Path) -> None:
@@ -89,8 +95,21 @@ class OfficialSite:
             return
         fault = self.faults.get(name, []).pop(0) if self.faults.get(name) else None
         body = file.read_bytes()
-        if fault == "503":
-            self._send(request, 503, b"busy")
+        if fault in ("503", "404"):
+            self._send(request, int(fault), b"busy" if fault == "503" else b"not found")
+        elif fault == "chunked_cut":
+            first = body[: len(body) // 2]
+            request.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            request.wfile.write(b"%x\r\n%s\r\n" % (len(first), first))
+            request.wfile.flush()
+            request.close_connection = True  # no last chunk: the connection just ends
+        elif fault == "unsized_cut":
+            # HTTP/1.0 without Content-Length: the end of the connection is the end of the body,
+            # so the client cannot tell a cut-off transfer from the whole file.
+            request.send_response(200)
+            request.end_headers()
+            request.wfile.write(body[: len(body) * 2 // 3])
+            request.close_connection = True
         elif fault == "slow":
             time.sleep(2)
             self._send(request, 200, body)
@@ -197,7 +216,53 @@ def test_a_body_that_is_not_the_file_never_replaces_the_cached_copy(
     again = folder.fetch(source, refresh=True)  # a scheduled re-download meets an error page
     assert not again.downloaded and again.path.read_bytes() == (shared_data / source.relpath).read_bytes()
     assert any("keeping the copy" in m for m in messages)
+    assert len(folder.stale) == 1 and name in folder.stale[0]  # the run reports it (WARN check)
     assert not list((tmp_path / "cache").rglob("*.part"))
+
+
+@pytest.mark.parametrize("fault", ["chunked_cut", "unsized_cut"])
+def test_a_transfer_cut_off_without_content_length_never_replaces_the_cached_copy(
+    tmp_path: Path, site: OfficialSite, shared_data: Path, fault: str
+) -> None:
+    """Chunked answers and HTTP/1.0 ones carry no Content-Length to check the size against: a
+    cut chunked answer raised IncompleteRead past the retries (no URL named, no cached copy
+    kept), and a cut HTTP/1.0 answer replaced the good copy with two thirds of the file."""
+    name = "main-duties_oasis-2023_v1.0.csv"
+    source = next(s for s in SOURCES if s.name == name)
+    folder, messages = folder_for(tmp_path / "cache", site)
+    assert folder.fetch(source).downloaded
+    site.faults[name] = [fault] * 3  # every attempt (retries=2) is cut off
+    again = folder.fetch(source, refresh=True)
+    assert not again.downloaded and again.path.read_bytes() == (shared_data / source.relpath).read_bytes()
+    assert site.hits[name] == 4
+    assert len(folder.stale) == 1 and "/download/" + name in folder.stale[0]  # the URL is named
+    reason = "IncompleteRead" if fault == "chunked_cut" else "cut off"
+    assert reason in folder.stale[0], folder.stale
+    assert not list((tmp_path / "cache").rglob("*.part"))
+
+
+def test_a_cut_off_transfer_is_retried_until_whole(
+    tmp_path: Path, site: OfficialSite, shared_data: Path
+) -> None:
+    name = "main-duties_oasis-2023_v1.0.csv"
+    site.faults[name] = ["chunked_cut"]
+    folder, messages = folder_for(tmp_path / "cache", site)
+    fetched = folder.fetch(spec("oasis_main_duties"))
+    assert (
+        fetched.downloaded and fetched.path.read_bytes() == (shared_data / fetched.spec.relpath).read_bytes()
+    )
+    assert any("IncompleteRead" in m and "retry 1/2" in m for m in messages)
+    assert not folder.stale
+
+
+def test_download_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nocfit.sources.fetch import default_source_folder
+
+    monkeypatch.setenv("NOCFIT_DOWNLOAD_TIMEOUT", "2m")
+    monkeypatch.setenv("NOCFIT_DOWNLOAD_RETRIES", "0")
+    monkeypatch.setenv("NOCFIT_OFFLINE", "on")
+    folder = default_source_folder()
+    assert (folder.downloader.timeout, folder.downloader.retries, folder.download) == (120.0, 0, False)
 
 
 def test_timeout_is_retried(tmp_path: Path, site: OfficialSite) -> None:
@@ -254,6 +319,7 @@ def test_refresh_downloads_into_the_cache_through_the_cli(
     monkeypatch: pytest.MonkeyPatch,
     shared_data: Path,
     refreshed: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`nocfit refresh` with no NOCFIT_SOURCES fills the cache from the (local) official URLs."""
     import shutil
@@ -279,3 +345,22 @@ def test_refresh_downloads_into_the_cache_through_the_cli(
     for source in SOURCES:
         if source.required:
             assert (cache / source.relpath).read_bytes() == (shared_data / source.relpath).read_bytes()
+
+    # A scheduled re-download that fails keeps the cached copy, and says so: a WARNING line and
+    # exit code 3 (it used to print one info line and finish "successfully", looking fresh).
+    site.faults["ee_rounds_123_en.json"] = ["404"]
+    capsys.readouterr()
+    assert main(["refresh", "--download"]) == EXIT_WARNINGS
+    out = capsys.readouterr().out
+    assert "WARNING: ircc/rounds: ee_rounds_123_en.json could not be downloaded" in out, out
+    assert "HTTP 404" in out and "published with 1 warning(s)" in out
+    with duckdb.connect(env["NOCFIT_WAREHOUSE"], read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ircc.rounds").fetchone()[0] > 400
+    # ... and Dagster records it as a failed WARN check of the table (yellow in the UI).
+    from nocfit.runner import open_instance
+
+    instance = open_instance()
+    check = dg.AssetCheckKey(dg.AssetKey(["ircc", "rounds"]), SOURCES_FRESH_CHECK)
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])[check]
+    evaluation = latest.event.dagster_event.event_specific_data
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN

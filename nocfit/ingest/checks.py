@@ -65,6 +65,38 @@ def no_empty_text(con: duckdb.DuckDBPyConnection, table: str, column: str) -> Ch
     return CheckOutcome(empty == 0, f"{empty} empty {column} values in {table}", {"empty": empty})
 
 
+#: A file may have this share fewer rows than its published version (a reissue with errata)
+#: before the table is refused: a cut-off file loses far more.
+PUBLISHED_ROWS_TOLERANCE = 0.02
+
+
+def rows_as_published(
+    con: duckdb.DuckDBPyConnection, source_key: str, tolerance: float = PUBLISHED_ROWS_TOLERANCE
+) -> CheckOutcome:
+    """The file a table was read from has (nearly) the rows its published version has: a file
+    cut at a line break parses cleanly and would otherwise publish, and train on, part of it."""
+    import math
+
+    from nocfit.sources.catalog import spec
+
+    published = spec(source_key).published_rows
+    assert published is not None, f"{source_key} has no published row count"
+    found = con.execute(
+        "SELECT file_name, rows FROM meta.source_files WHERE source_key = ?", [source_key]
+    ).fetchone()
+    if found is None:
+        return CheckOutcome(False, f"no file recorded for {source_key}", {"published": published})
+    name, rows = found
+    minimum = math.ceil(published * (1 - tolerance))
+    description = f"{name}: {rows:,} rows; its published version has {published:,}"
+    if rows < minimum:
+        description += (
+            f": fewer than {minimum:,}, the file looks cut short. Compare it with the official file "
+            "(in nocfit's own cache, `nocfit refresh --download` fetches it again)"
+        )
+    return CheckOutcome(rows >= minimum, description, {"rows": rows, "published": published})
+
+
 def profiles_cover_unit_groups(con: duckdb.DuckDBPyConnection, table: str) -> CheckOutcome:
     """Every unit group has rows in an OaSIS text table (each publishes all 516): a file cut
     at a line break parses cleanly, and would otherwise publish and train on half the duties."""

@@ -13,6 +13,9 @@ from collections import Counter
 from pathlib import Path
 
 from nocfit.ingest.csvfile import Record, SourceFormatError, read_records
+from nocfit.sources.catalog import spec
+
+LABELS_FILE = spec("oasis_labels").name
 
 LEVEL_NAMES = {
     1: "Broad Category",
@@ -64,7 +67,9 @@ def _profile_code(
     if profiles is not None and profile not in profiles:
         raise SourceFormatError(
             file,
-            f"unknown OaSIS profile {profile} ({column} {raw}): not in the OaSIS labels",
+            f"unknown OaSIS profile {profile} ({column} {raw}): not in the OaSIS labels file "
+            f"({LABELS_FILE}, {len(profiles)} profiles loaded); if that file was cut short, it is "
+            "the one to fix",
             line=record.line,
         )
     return profile, code

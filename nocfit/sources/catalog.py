@@ -49,6 +49,9 @@ class SourceSpec:
     ckan_dataset: str | None = None
     required: bool = True
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    #: Data rows of the version nocfit reads, as published (counted in ../shared/data, which
+    #: holds the official files): a file cut at a line break parses cleanly, this tells.
+    published_rows: int | None = None
 
     @property
     def name(self) -> str:
@@ -59,13 +62,14 @@ class SourceSpec:
         return bool((self.host and self.path) or self.ckan_dataset)
 
 
-def _oasis(key: str, name: str, description: str) -> SourceSpec:
+def _oasis(key: str, name: str, description: str, published_rows: int) -> SourceSpec:
     return SourceSpec(
         key=key,
         relpath=f"oasis2023/{name}",
         description=description,
         licence=OGL_CANADA,
         ckan_dataset=OASIS_DATASET_ID,
+        published_rows=published_rows,
     )
 
 
@@ -78,6 +82,7 @@ SOURCES: tuple[SourceSpec, ...] = (
         host=STATCAN,
         path="/en/subjects/standard/noc/2021/indexV1/noc-2021-v1.0-classification-structure.csv",
         aliases=("noc_2021_version_1.0_-_classification_structure.csv",),
+        published_rows=822,
     ),
     SourceSpec(
         key="noc_concordance",
@@ -86,6 +91,7 @@ SOURCES: tuple[SourceSpec, ...] = (
         licence=STATCAN_LICENCE,
         host=STATCAN,
         path="/en/statistical-programs/document/noc2016v1_3-noc2021v1_0-eng.csv",
+        published_rows=585,
     ),
     SourceSpec(
         key="noc_elements",
@@ -111,22 +117,34 @@ SOURCES: tuple[SourceSpec, ...] = (
         licence="see bench/README.md",
         required=False,
     ),
-    _oasis("oasis_titles", "example-titles_oasis_2023_v1.0.csv", "OaSIS index, example and inclusion titles"),
-    _oasis("oasis_labels", "labels_oasis_2023_v1.0.csv", "OaSIS profile labels"),
-    _oasis("oasis_main_duties", "main-duties_oasis-2023_v1.0.csv", "OaSIS main duties"),
-    _oasis("oasis_lead_statements", "lead-statement_oasis_2023_v1.0.csv", "OaSIS lead statements"),
-    _oasis("oasis_exclusions", "exclusions_oasis_2023_v1.0.csv", "OaSIS exclusions"),
+    _oasis(
+        "oasis_titles",
+        "example-titles_oasis_2023_v1.0.csv",
+        "OaSIS index, example and inclusion titles",
+        18_666,
+    ),
+    _oasis("oasis_labels", "labels_oasis_2023_v1.0.csv", "OaSIS profile labels", 900),
+    _oasis("oasis_main_duties", "main-duties_oasis-2023_v1.0.csv", "OaSIS main duties", 4_991),
+    _oasis("oasis_lead_statements", "lead-statement_oasis_2023_v1.0.csv", "OaSIS lead statements", 900),
+    _oasis("oasis_exclusions", "exclusions_oasis_2023_v1.0.csv", "OaSIS exclusions", 3_074),
     _oasis(
         "oasis_employment_requirements",
         "employment-requirements_oasis_2023_v1.0.csv",
         "OaSIS employment requirements",
+        2_851,
     ),
     _oasis(
         "oasis_additional_information",
         "additional-information_oasis_2023_v1.0.csv",
         "OaSIS additional information",
+        1_158,
     ),
-    _oasis("oasis_workplaces", "workplaces-employers_oasis_2023_v1.0.csv", "OaSIS workplaces and employers"),
+    _oasis(
+        "oasis_workplaces",
+        "workplaces-employers_oasis_2023_v1.0.csv",
+        "OaSIS workplaces and employers",
+        3_418,
+    ),
     SourceSpec(
         key="ircc_rounds",
         relpath="ircc/ee_rounds_123_en.json",

@@ -7,7 +7,10 @@ place only when complete, so an interrupted download never leaves a half file be
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import http.client
+import io
 import json
 import os
 import time
@@ -65,7 +68,7 @@ class _Retryable(Exception):
 
 def _check_content(url: str, part: Path, suffix: str) -> None:
     """Refuse a body that cannot be the file: a web page for a CSV/JSON file, or JSON that does
-    not parse. The full parse happens at ingest; this only keeps a good cached copy from being
+    not parse. The full parse happens at ingest; this keeps a good cached copy from being
     replaced by an error page."""
     if suffix not in {".csv", ".json"}:
         return
@@ -78,6 +81,23 @@ def _check_content(url: str, part: Path, suffix: str) -> None:
             json.loads(body)
         except ValueError as exc:
             raise SourceError(f"{url} sent a .json file that does not parse: {exc}") from None
+
+
+def _csv_cut_off(body: bytes) -> str | None:
+    """Why a CSV body looks cut off in transfer, or None. Every official CSV ends with a line
+    break and has as many fields in each row as in its header; a chunked or HTTP/1.0 answer
+    has no Content-Length to tell a transfer that stopped early."""
+    if not body.endswith(b"\n"):
+        return "the .csv file was cut off mid-line (no final line break)"
+    rows = csv.reader(io.StringIO(body.decode("utf-8-sig", errors="replace"), newline=""), strict=True)
+    try:
+        width = len(next(rows, []))
+        for row in rows:
+            if row and len(row) != width:
+                return f"the .csv file was cut off or damaged: row {rows.line_num} has {len(row)} fields, the header {width}"
+    except csv.Error as exc:
+        return f"the .csv file was cut off or damaged: {exc}"
+    return None
 
 
 @dataclass
@@ -114,10 +134,12 @@ class Downloader:
                 raise _Retryable(f"connection closed after {received} of {expected} bytes")
             if received == 0:
                 raise _Retryable("empty response")
+            _check_content(url, part, dest.suffix.lower())  # not the file: no retry
+            if dest.suffix.lower() == ".csv" and (problem := _csv_cut_off(part.read_bytes())):
+                raise _Retryable(problem)  # cut off in transfer: the next attempt may be whole
 
         try:
             self._with_retries(url, stream)
-            _check_content(url, part, dest.suffix.lower())
             os.replace(part, dest)  # only a plausible file replaces the copy already here
         finally:
             part.unlink(missing_ok=True)
@@ -144,6 +166,9 @@ class Downloader:
                 last, offline = f"timed out after {self.timeout:g}s ({exc})", False
             except (_Retryable, ConnectionError) as exc:
                 last, offline = str(exc), False
+            except http.client.HTTPException as exc:
+                # IncompleteRead: a chunked answer that stopped early (no Content-Length to check).
+                last, offline = f"{type(exc).__name__}: {exc}", False
             if attempt < attempts:
                 delay = self.backoff * 2 ** (attempt - 1)
                 self.log(f"download of {url} failed ({last}); retry {attempt}/{self.retries} in {delay:g}s")
@@ -166,6 +191,8 @@ class SourceFolder:
     and present files re-downloaded on ``refresh``; a folder the user points at is taken as is,
     apart from downloading required files that are missing from it. ``refresh`` is the default
     of :meth:`fetch` (scheduled refreshes re-download every required file into the cache).
+    ``stale`` lists the files whose download failed while an older copy was there to use: the
+    run goes on with that copy, and says so (a refresh must not look fresh when it is not).
     """
 
     folder: Path
@@ -175,6 +202,7 @@ class SourceFolder:
     downloader: Downloader = field(default_factory=Downloader)
     bases: dict[str, str] = field(default_factory=base_urls)
     _ckan_cache: dict[str, list[dict]] = field(default_factory=dict, init=False, repr=False)
+    stale: list[str] = field(default_factory=list, init=False)
 
     def locate(self, source: SourceSpec) -> Path | None:
         """The file by its relative path, else anywhere in the folder by a published name."""
@@ -208,6 +236,7 @@ class SourceFolder:
         except SourceError as exc:
             if found is not None:
                 self.downloader.log(f"keeping the copy of {source.name} already here: {exc}")
+                self.stale.append(f"{source.name} could not be downloaded, the older copy was used ({exc})")
                 return FetchedSource(source, found, self.url_of(source), downloaded=False)
             raise
 
@@ -223,6 +252,15 @@ class SourceFolder:
         except SourceError as exc:
             self.downloader.log(f"optional source {source.name} not available: {exc}")
             return None
+
+    def repair_hint(self) -> str:
+        """What to do about a damaged file in this folder (appended to format errors)."""
+        if self.is_cache:
+            return (
+                "; the file is nocfit's downloaded copy (a cut-off download?): "
+                "`nocfit refresh --download` fetches it again"
+            )
+        return "; replace it with the official file (or point NOCFIT_SOURCES at a folder that has it)"
 
     def url_of(self, source: SourceSpec) -> str | None:
         direct = official_url(source, self.bases)
@@ -271,15 +309,15 @@ class SourceFolder:
 
 
 def default_source_folder(log: Callable[[str], None] = print) -> SourceFolder:
-    """The folder from NOCFIT_SOURCES (or the cache), with NOCFIT_OFFLINE=1 disabling downloads."""
+    """The folder from NOCFIT_SOURCES (or the cache), with NOCFIT_OFFLINE=1 disabling downloads
+    and NOCFIT_DOWNLOAD_TIMEOUT / NOCFIT_DOWNLOAD_RETRIES setting the downloader."""
     from nocfit import config
 
-    offline = config.is_yes(os.environ.get("NOCFIT_OFFLINE", ""))
     return SourceFolder(
         folder=config.sources_dir(),
-        download=not offline,
+        download=not config.offline(),
         is_cache=config.sources_dir_is_default(),
-        downloader=Downloader(log=log),
+        downloader=Downloader(timeout=config.download_timeout(), retries=config.download_retries(), log=log),
     )
 
 

@@ -6,6 +6,7 @@ import dagster as dg
 
 from nocfit import config
 from nocfit.ingest.checks import CheckOutcome
+from nocfit.ingest.csvfile import SourceFormatError
 from nocfit.ingest.load import LoadResult
 from pipelines.defs.resources import SourcesResource, WarehouseResource, say
 
@@ -15,6 +16,9 @@ FORCE_TAG = "nocfit/force"
 RETRAIN_TAG = "nocfit/retrain"
 #: Concurrency pool of every asset that writes the warehouse (DuckDB allows one writer).
 WAREHOUSE_POOL = "nocfit_warehouse"
+#: WARN check of every table read from official files: a download that failed left an older
+#: copy in use. The run still succeeds (the data are as good as last time), but not silently.
+SOURCES_FRESH_CHECK = "sources_fresh"
 
 
 def table_key(table: str) -> dg.AssetKey:
@@ -46,23 +50,43 @@ def source_table_asset(
     description: str,
     group: str,
 ) -> dg.AssetsDefinition:
-    """An asset that loads one warehouse table from source files via ``load(con, folder, force=)``."""
+    """An asset that loads one warehouse table from source files via ``load(con, folder, force=)``,
+    with a WARN check that its files were downloaded when they were to be."""
+    key = table_key(table)
 
     @dg.asset(
-        key=table_key(table),
+        key=key,
         deps=[table_key(d) for d in deps],
         group_name=group,
         description=description,
         kinds={"duckdb"},
         pool=WAREHOUSE_POOL,
+        check_specs=[
+            dg.AssetCheckSpec(
+                SOURCES_FRESH_CHECK,
+                asset=key,
+                description="Every file that was to be downloaded was; a failed download leaves "
+                "the older copy in use (WARN).",
+            )
+        ],
     )
     def _asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, sources: SourcesResource
     ) -> dg.MaterializeResult:
-        # Downloads, retries and "keeping the copy already here" reach the terminal too: a
-        # refresh that silently fell back to an old file would look like a fresh one.
+        # Downloads, retries and "keeping the copy already here" reach the terminal too.
         folder = sources.source_folder(log=lambda message: say(context.log, message))
-        return load_result(load(warehouse.connection(), folder, force=forced(context)), warehouse)
+        try:
+            loaded = load(warehouse.connection(), folder, force=forced(context))
+        except SourceFormatError as exc:
+            raise SourceFormatError(exc.file, exc.problem + folder.repair_hint(), exc.line) from None
+        result = load_result(loaded, warehouse)
+        fresh = dg.AssetCheckResult(
+            check_name=SOURCES_FRESH_CHECK,
+            passed=not folder.stale,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="; ".join(folder.stale) or "no download failed",
+        )
+        return dg.MaterializeResult(metadata=result.metadata, check_results=[fresh])
 
     return _asset
 

@@ -116,7 +116,31 @@ _CODE_TABLES = {
     "noc.concordance_2016_2021": ("noc2021_code",),
 }
 
+#: Tables read from one official file with a published row count (nocfit.sources.catalog).
+_PUBLISHED_FILES = {
+    "noc.structure": "noc_structure",
+    "noc.concordance_2016_2021": "noc_concordance",
+    "noc.profiles": "oasis_labels",
+    "noc.titles": "oasis_titles",
+    "noc.main_duties": "oasis_main_duties",
+    "noc.lead_statements": "oasis_lead_statements",
+    "noc.exclusions": "oasis_exclusions",
+    "noc.employment_requirements": "oasis_employment_requirements",
+    "noc.additional_information": "oasis_additional_information",
+    "noc.workplaces": "oasis_workplaces",
+}
+
 CHECKS = [
+    *[
+        table_check(
+            table,
+            "rows_as_published",
+            partial(checks.rows_as_published, source_key=source_key),
+            description="The source file has the rows of its published version (2% tolerance): "
+            "a file cut at a line break parses cleanly, this tells.",
+        )
+        for table, source_key in _PUBLISHED_FILES.items()
+    ],
     table_check(
         "noc.unit_groups",
         "has_516_unit_groups",

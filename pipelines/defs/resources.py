@@ -4,7 +4,6 @@ Paths left empty are resolved at run time from the NOCFIT_* environment variable
 ``nocfit.config``), so importing the definitions reads nothing from the environment.
 """
 
-import os
 import sys
 from pathlib import Path
 
@@ -89,9 +88,12 @@ class WarehouseResource(dg.ConfigurableResource):
     def _timeout(self) -> float:
         if self.lock_timeout_seconds >= 0:
             return self.lock_timeout_seconds
-        return float(os.environ.get("NOCFIT_LOCK_TIMEOUT", "600"))
+        return config.lock_timeout()
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # A run started by a schedule or the UI checks the settings too, before any work
+        # (the CLI has checked them already): a typo in NOCFIT_EVAL_SET must not cost a training.
+        config.check_environment()
         self._log = context.log
 
     def _say(self, message: str, level: str = "info") -> None:
