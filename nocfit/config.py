@@ -73,8 +73,8 @@ def env_flag(name: str) -> bool:
     raise ConfigError(f"{name}={_env(name)!r} is not a yes/no value: use 1/true/yes/on or 0/false/no/off")
 
 
-def env_seconds(name: str, default: float, *, positive: bool = False) -> float:
-    """A duration in seconds: '600', '600s', '10m' or '1h'."""
+def env_seconds(name: str, default: float, *, positive: bool = False, forever: bool = False) -> float:
+    """A duration in seconds: '600', '600s', '10m' or '1h' ('inf' too, where ``forever``)."""
     value = _env(name).lower()
     if not value:
         return default
@@ -84,7 +84,7 @@ def env_seconds(name: str, default: float, *, positive: bool = False) -> float:
     except ValueError:
         seconds = -1.0
     lowest_ok = seconds > 0 if positive else seconds >= 0  # False for nan too
-    if not (lowest_ok and seconds < float("inf")):
+    if not (lowest_ok and (forever or seconds < float("inf"))):
         kind = "a positive" if positive else "a"
         raise ConfigError(f"{name}={_env(name)!r} is not {kind} duration: give seconds (600) or 10m, 1h")
     return seconds
@@ -95,7 +95,7 @@ def env_count(name: str, default: int) -> int:
     value = _env(name)
     if not value:
         return default
-    if not value.isdigit():
+    if not value.isdecimal():
         raise ConfigError(f"{name}={value!r} is not a whole number >= 0")
     return int(value)
 
@@ -105,7 +105,7 @@ def offline() -> bool:
 
 
 def lock_timeout() -> float:
-    return env_seconds("NOCFIT_LOCK_TIMEOUT", 600.0)
+    return env_seconds("NOCFIT_LOCK_TIMEOUT", 600.0, forever=True)  # 'inf': wait for ever
 
 
 def download_timeout() -> float:

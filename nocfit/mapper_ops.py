@@ -47,9 +47,11 @@ def train_candidate(
     run_id: str,
     *,
     force: bool = False,
+    labelled_set: Path | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> TrainedCandidate | None:
-    """Train a candidate from the warehouse, or None when the promoted model is up to date."""
+    """Train a candidate from the warehouse, or None when the promoted model is up to date (or
+    the gate already refused this candidate against it, on the same ``labelled_set``)."""
     from mapper.corpus import NocCorpus
     from mapper.train import train
 
@@ -59,14 +61,16 @@ def train_candidate(
     if not force and current and current.get("fingerprint") == fingerprint:
         log(f"the promoted model {fingerprint} was trained on the same data and code: not retraining")
         return None
-    kept_back = None if force else _kept_back_run(con, fingerprint)
+    dataset_sha = file_sha256(labelled_set) if labelled_set else None
+    kept_back = None if force or not current else _kept_back_run(con, fingerprint, current, dataset_sha)
     if kept_back is not None:
-        # Training is deterministic: the same data and code would give the same model, refused
-        # again after three minutes, on every scheduled refresh.
+        # Training is deterministic: the same data and code give the same model, which the gate
+        # would refuse again (same promoted model, same labelled set) after three minutes, on
+        # every scheduled refresh.
         log(
             f"a model trained on the same data and code ({fingerprint}) was kept back by run "
-            f"{kept_back[0]} on {kept_back[1]:%Y-%m-%d %H:%M}: not retraining "
-            "(`nocfit refresh --retrain` tries again)"
+            f"{kept_back[0]} on {kept_back[1]:%Y-%m-%d %H:%M} against the current model: not "
+            "retraining (`nocfit refresh --retrain` tries again)"
         )
         return None
     log(
@@ -86,15 +90,20 @@ def train_candidate(
     return TrainedCandidate(path, fingerprint, model.metadata)
 
 
-def _kept_back_run(con: duckdb.DuckDBPyConnection, fingerprint: str) -> tuple[str, dt.datetime] | None:
-    """The latest published run that evaluated a candidate with this fingerprint and did not
-    promote it (the gate refused it), if any."""
+def _kept_back_run(
+    con: duckdb.DuckDBPyConnection, fingerprint: str, current: dict, dataset_sha: str | None
+) -> tuple[str, dt.datetime] | None:
+    """The latest published run that evaluated a candidate with this fingerprint against the
+    current promoted model, on the same labelled set, and did not promote it (the gate refused
+    it), if any. A new promoted model or labelled set deserves a new try."""
     return con.execute(
-        "SELECT e.run_id, max(e.evaluated_at) FROM mapper.evaluations e "
-        "WHERE e.model_role = 'candidate' AND e.model_fingerprint = ? "
-        "AND e.run_id NOT IN (SELECT run_id FROM mapper.promotions) "
-        "GROUP BY e.run_id ORDER BY 2 DESC LIMIT 1",
-        [fingerprint],
+        "SELECT c.run_id, max(c.evaluated_at) FROM mapper.evaluations c "
+        "JOIN mapper.evaluations p ON p.run_id = c.run_id AND p.model_role = 'promoted' "
+        "WHERE c.model_role = 'candidate' AND c.model_fingerprint = ? AND p.model_fingerprint = ? "
+        "AND c.dataset_sha256 IS NOT DISTINCT FROM ? "
+        "AND c.run_id NOT IN (SELECT run_id FROM mapper.promotions) "
+        "GROUP BY c.run_id ORDER BY 2 DESC LIMIT 1",
+        [fingerprint, current.get("fingerprint"), dataset_sha],
     ).fetchone()
 
 

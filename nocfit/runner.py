@@ -18,9 +18,22 @@ from typing import TextIO
 from nocfit import config
 
 DAGSTER_YAML_TEMPLATE = config.project_root() / "deploy" / "dagster.yaml"
-#: Run tags naming the process (and machine) that executes a run started from the CLI.
+#: Run tags naming the process, and the machine (and container) it runs on, that executes a
+#: run started from the CLI; OWNER_TAG holds the run's own id, since a re-execution copies its
+#: parent's tags (the UI's "re-execute", the retry daemon) and must not look owned by them.
 PID_TAG = "nocfit/pid"
 HOST_TAG = "nocfit/host"
+OWNER_TAG = "nocfit/cli_run"
+
+
+def _this_host() -> str:
+    """The host name plus the PID namespace: containers that share a host name (host network,
+    a fixed compose hostname) each number their processes on their own."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:  # no /proc (macOS): the host name alone
+        return socket.gethostname()
+    return f"{socket.gethostname()}/pidns:{namespace}"
 
 
 def ensure_dagster_home() -> Path:
@@ -83,13 +96,13 @@ def fail_abandoned_runs(instance, log=lambda message: None) -> list[str]:
     import dagster as dg
 
     in_progress = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(statuses=in_progress, tags={HOST_TAG: socket.gethostname()})
-    )
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=in_progress, tags={HOST_TAG: _this_host()}))
     failed = []
     for run in runs:
         pid = run.tags.get(PID_TAG, "")
-        if not pid.isdigit() or int(pid) == os.getpid() or _process_alive(int(pid)):
+        if run.tags.get(OWNER_TAG) != run.run_id or not pid.isdecimal():
+            continue  # not run by a CLI process itself (e.g. a re-execution that copied the tags)
+        if int(pid) == os.getpid() or _process_alive(int(pid)):
             continue
         message = f"marked failed: process {pid}, which ran it, is gone (killed?) and cannot finish it"
         instance.report_run_failed(run, message=message)
@@ -248,7 +261,7 @@ def run_job(
         instance=instance,
         run_id=run_id,
         raise_on_error=False,
-        tags={**(tags or {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
+        tags={**(tags or {}), PID_TAG: str(os.getpid()), HOST_TAG: _this_host(), OWNER_TAG: run_id},
         run_config={**quiet_logs, **(run_config or {})},
         partition_key=partition_key,
     )

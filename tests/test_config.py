@@ -52,7 +52,14 @@ def test_settings_accept_the_usual_spellings(monkeypatch: pytest.MonkeyPatch) ->
     ]:
         monkeypatch.setenv("NOCFIT_OFFLINE", value)
         assert config.offline() is expected
-    for value, seconds in [("600", 600.0), ("90s", 90.0), ("10m", 600.0), ("1.5h", 5400.0), ("0", 0.0)]:
+    for value, seconds in [
+        ("600", 600.0),
+        ("90s", 90.0),
+        ("10m", 600.0),
+        ("1.5h", 5400.0),
+        ("0", 0.0),
+        ("inf", float("inf")),
+    ]:
         monkeypatch.setenv("NOCFIT_LOCK_TIMEOUT", value)
         assert config.lock_timeout() == seconds
     monkeypatch.delenv("NOCFIT_LOCK_TIMEOUT")

@@ -343,6 +343,20 @@ def test_a_worse_candidate_is_not_promoted_but_the_refresh_publishes(
     assert main(["refresh", "--retrain"]) == EXIT_WARNINGS  # asked: trained (and refused) again
     assert trainings == ["trained", "trained"]
 
+    # A new labelled set deserves a new try, and so does an installation with no model at all
+    # (models folder wiped): the refusal was against the current model on the old set.
+    shorter = Path(cloned["NOCFIT_MODELS"]).parent / "dev-shorter.jsonl"
+    shorter.write_text(
+        "".join((Path(cloned["NOCFIT_SOURCES"]) / "bench" / "noc_dev.jsonl").open().readlines()[:-1])
+    )
+    monkeypatch.setenv("NOCFIT_EVAL_SET", str(shorter))
+    assert main(["refresh"]) == EXIT_WARNINGS
+    assert len(trainings) == 3
+    for name in ("current.pkl", "current.pkl.json"):
+        (models / name).unlink()
+    main(["refresh"])
+    assert len(trainings) == 4
+
 
 def test_the_model_fingerprint_follows_what_the_mapper_reads(cloned: dict[str, str]) -> None:
     """A change to a file the mapper never reads used to retrain it (3 minutes), and an optional

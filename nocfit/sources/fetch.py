@@ -66,37 +66,34 @@ class _Retryable(Exception):
     pass
 
 
-def _check_content(url: str, part: Path, suffix: str) -> None:
-    """Refuse a body that cannot be the file: a web page for a CSV/JSON file, or JSON that does
-    not parse. The full parse happens at ingest; this keeps a good cached copy from being
-    replaced by an error page."""
-    if suffix not in {".csv", ".json"}:
-        return
-    body = part.read_bytes()
+def _check_not_a_page(url: str, body: bytes, suffix: str) -> None:
+    """Refuse a web page (an error or login page answered with 200) for a CSV or JSON file: it
+    is not the file, and asking again will not make it one. The full parse happens at ingest;
+    this keeps a good cached copy from being replaced by such a page."""
     head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head[:1] == b"<":
+    if suffix in {".csv", ".json"} and head[:1] == b"<":
         raise SourceError(f"{url} sent a web page or XML, not a {suffix} file: {head[:60]!r}")
+
+
+def _looks_cut_off(body: bytes, suffix: str) -> str | None:
+    """Why a body looks cut off in transfer, or None: JSON that does not parse, a CSV row with
+    fewer or more fields than the header, a quote never closed. Chunked and HTTP/1.0 answers
+    carry no Content-Length to tell a transfer that stopped early; a CSV cut exactly at a line
+    break passes here and is caught by the published row counts at ingest."""
     if suffix == ".json":
         try:
             json.loads(body)
         except ValueError as exc:
-            raise SourceError(f"{url} sent a .json file that does not parse: {exc}") from None
-
-
-def _csv_cut_off(body: bytes) -> str | None:
-    """Why a CSV body looks cut off in transfer, or None. Every official CSV ends with a line
-    break and has as many fields in each row as in its header; a chunked or HTTP/1.0 answer
-    has no Content-Length to tell a transfer that stopped early."""
-    if not body.endswith(b"\n"):
-        return "the .csv file was cut off mid-line (no final line break)"
-    rows = csv.reader(io.StringIO(body.decode("utf-8-sig", errors="replace"), newline=""), strict=True)
-    try:
-        width = len(next(rows, []))
-        for row in rows:
-            if row and len(row) != width:
-                return f"the .csv file was cut off or damaged: row {rows.line_num} has {len(row)} fields, the header {width}"
-    except csv.Error as exc:
-        return f"the .csv file was cut off or damaged: {exc}"
+            return f"the .json file does not parse (cut off?): {exc}"
+    elif suffix == ".csv":
+        rows = csv.reader(io.StringIO(body.decode("utf-8-sig", errors="replace"), newline=""), strict=True)
+        try:
+            width = len(next(rows, []))
+            for row in rows:
+                if row and len(row) != width:
+                    return f"the .csv file was cut off or damaged: row {rows.line_num} has {len(row)} fields, the header {width}"
+        except csv.Error as exc:  # strict: a quote still open at the end
+            return f"the .csv file was cut off or damaged: {exc}"
     return None
 
 
@@ -134,8 +131,9 @@ class Downloader:
                 raise _Retryable(f"connection closed after {received} of {expected} bytes")
             if received == 0:
                 raise _Retryable("empty response")
-            _check_content(url, part, dest.suffix.lower())  # not the file: no retry
-            if dest.suffix.lower() == ".csv" and (problem := _csv_cut_off(part.read_bytes())):
+            body, suffix = part.read_bytes(), dest.suffix.lower()
+            _check_not_a_page(url, body, suffix)  # not the file: no retry
+            if problem := _looks_cut_off(body, suffix):
                 raise _Retryable(problem)  # cut off in transfer: the next attempt may be whole
 
         try:

@@ -37,13 +37,17 @@ TRAINING_INPUTS = [
     description="A mapper trained on the official NOC data (only when the data or the mapper code changed).",
 )
 def candidate_model(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, models: ModelStoreResource
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    models: ModelStoreResource,
+    sources: SourcesResource,
 ):
     trained = mapper_ops.train_candidate(
         warehouse.connection(),
         models.store(),
         context.run.run_id,
         force=forced(context, RETRAIN_TAG),
+        labelled_set=mapper_ops.labelled_set(sources.source_folder()),
         log=lambda message: say(context.log, message),
     )
     if trained is None:
