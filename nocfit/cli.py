@@ -96,7 +96,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     warnings = [
         f"the new mapper model was NOT promoted; the current one is kept ({reason})"
         for reason in report.held_back
-    ] + [f"{warning} (the table was built from that copy)" for warning in dict.fromkeys(report.warnings)]
+    ] + list(dict.fromkeys(report.warnings))
     for warning in warnings:
         print(f"WARNING: {warning}")
     if warnings:
