@@ -165,7 +165,7 @@ def eval_set_path() -> Path | None:
     return path
 
 
-#: Path variables and whether they name a folder (else a file that need not exist yet).
+#: Path variables, and where each resolves to; all name folders except _FILE_VARIABLES.
 _PATH_VARIABLES = {
     "NOCFIT_DATA": data_dir,
     "NOCFIT_SOURCES": sources_dir,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import duckdb
+
+from nocfit.sources.catalog import spec
+from nocfit.sources.fetch import REDOWNLOAD_HINT
 
 #: NOC 2021 Version 1.0 has 516 unit groups.
 EXPECTED_UNIT_GROUPS = 516
@@ -75,10 +79,6 @@ def rows_as_published(
 ) -> CheckOutcome:
     """The file a table was read from has (nearly) the rows its published version has: a file
     cut at a line break parses cleanly and would otherwise publish, and train on, part of it."""
-    import math
-
-    from nocfit.sources.catalog import spec
-
     published = spec(source_key).published_rows
     assert published is not None, f"{source_key} has no published row count"
     found = con.execute(
@@ -92,7 +92,7 @@ def rows_as_published(
     if rows < minimum:
         description += (
             f": fewer than {minimum:,}, the file looks cut short. Compare it with the official file "
-            "(in nocfit's own cache, `nocfit refresh --download` fetches it again)"
+            f"(in nocfit's own cache, {REDOWNLOAD_HINT})"
         )
     return CheckOutcome(rows >= minimum, description, {"rows": rows, "published": published})
 

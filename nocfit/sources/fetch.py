@@ -35,6 +35,10 @@ OFFLINE_HINT = (
 )
 
 
+#: How a damaged or cut-short file in nocfit's own download cache is replaced.
+REDOWNLOAD_HINT = "`nocfit refresh --download` fetches it again"
+
+
 class SourceError(RuntimeError):
     """A source file could not be found or downloaded; the message says what to do."""
 
@@ -254,10 +258,7 @@ class SourceFolder:
     def repair_hint(self) -> str:
         """What to do about a damaged file in this folder (appended to format errors)."""
         if self.is_cache:
-            return (
-                "; the file is nocfit's downloaded copy (a cut-off download?): "
-                "`nocfit refresh --download` fetches it again"
-            )
+            return f"; the file is nocfit's downloaded copy (a cut-off download?): {REDOWNLOAD_HINT}"
         return "; replace it with the official file (or point NOCFIT_SOURCES at a folder that has it)"
 
     def url_of(self, source: SourceSpec) -> str | None:

@@ -30,7 +30,11 @@ def forced(context: dg.AssetExecutionContext, tag: str = FORCE_TAG) -> bool:
     return config.is_yes(context.run.tags.get(tag, ""))
 
 
-def load_result(result: LoadResult, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def load_result(
+    result: LoadResult,
+    warehouse: WarehouseResource,
+    check_results: Sequence[dg.AssetCheckResult] = (),
+) -> dg.MaterializeResult:
     if result.changed:
         warehouse.mark_changed()
     return dg.MaterializeResult(
@@ -38,7 +42,8 @@ def load_result(result: LoadResult, warehouse: WarehouseResource) -> dg.Material
             "rows": dg.MetadataValue.int(result.rows),
             "changed": result.changed,
             "sources": result.sources_summary,
-        }
+        },
+        check_results=list(check_results),
     )
 
 
@@ -79,14 +84,13 @@ def source_table_asset(
             loaded = load(warehouse.connection(), folder, force=forced(context))
         except SourceFormatError as exc:
             raise SourceFormatError(exc.file, exc.problem + folder.repair_hint(), exc.line) from None
-        result = load_result(loaded, warehouse)
         fresh = dg.AssetCheckResult(
             check_name=SOURCES_FRESH_CHECK,
             passed=not folder.stale,
             severity=dg.AssetCheckSeverity.WARN,
             description="; ".join(folder.stale) or "no download failed",
         )
-        return dg.MaterializeResult(metadata=result.metadata, check_results=[fresh])
+        return load_result(loaded, warehouse, check_results=[fresh])
 
     return _asset
 
