@@ -191,6 +191,8 @@ _HEAD_WORDS = frozenset(
 )
 
 
+#: The ASCII characters that are neither printable nor white space (what ``fold`` drops).
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
 # NOC writes gender pairs as "foreman/woman"; people write "foreman" (and the slash is no role break).
 _GENDER_PAIR = re.compile(r"\b(\w*?)(man|men)/wo(?:man|men)\b", re.IGNORECASE)
 
@@ -199,8 +201,11 @@ def fold(text: str) -> str:
     """Lower case without accents, HTML entities or tags; bounded length."""
     # Tags again after unescaping: "&lt;b&gt;" is a tag too.
     text = _TAG.sub(" ", html.unescape(_TAG.sub(" ", text[:MAX_TEXT_CHARS])))
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch) and (ch.isprintable() or ch.isspace()))
+    if text.isascii():  # nothing to decompose: skips a per-character loop (most text is ASCII)
+        text = _ASCII_CONTROL.sub("", text)
+    else:
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch) and (ch.isprintable() or ch.isspace()))
     return _GENDER_PAIR.sub(r"\1\2", text.lower())
 
 

@@ -146,6 +146,22 @@ def test_normaliser_is_bounded_on_huge_and_hostile_input() -> None:
     assert time.perf_counter() - started < 2.0
 
 
+def test_folding_ascii_text_drops_what_the_unicode_reading_drops() -> None:
+    """ASCII text skips the per-character Unicode reading; it must come out the same."""
+    import unicodedata
+
+    from mapper.normalize import fold
+
+    def by_character(text: str) -> str:
+        text = unicodedata.normalize("NFKD", text)
+        return "".join(c for c in text if not unicodedata.combining(c) and (c.isprintable() or c.isspace()))
+
+    every_ascii = "".join(c for c in map(chr, range(128)) if c not in "<>&")  # (tags: both paths)
+    assert fold(f"a{every_ascii}b") == by_character(f"a{every_ascii}b").lower()
+    assert fold("A\x07B\tC\x7f") == "ab\tc"
+    assert fold("Électricienne\u0301\x07") == "electricienne"  # non-ASCII: the same rule
+
+
 def test_light_tfidf_matches_scikit_learn() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
