@@ -205,7 +205,9 @@ def fold(text: str) -> str:
         text = _ASCII_CONTROL.sub("", text)
     else:
         text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch) and (ch.isprintable() or ch.isspace()))
+        text = "".join(
+            ch for ch in text if not unicodedata.combining(ch) and (ch.isprintable() or ch.isspace())
+        )
     return _GENDER_PAIR.sub(r"\1\2", text.lower())
 
 
