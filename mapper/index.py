@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,17 +205,15 @@ class TitleIndex(_Transposed):
             written_apart=words_written_apart([*display, *other_texts], normalize_title),
         )
 
-    def word_coverage(self, title: str, code: int) -> float:
-        """IDF-weighted share of the title's words that the code's titles use."""
+    def word_coverage(self, title: str, codes: Iterable[int]) -> list[float]:
+        """For each code, the IDF-weighted share of the title's words that the code's titles use."""
         words = set(title.split())
-        if not words:
-            return 0.0
         # Unknown words weigh most; the French function words the index leaves out, nothing.
         weights = {w: self.word_idf.get(w, 0.0 if w in FRENCH_FUNCTION_WORDS else 12.0) for w in words}
         if not any(weights.values()):
-            return 0.0
-        known = self.code_vocab[code]
-        return sum(v for w, v in weights.items() if w in known) / sum(weights.values())
+            return [0.0 for _ in codes]
+        total = sum(weights.values())
+        return [sum(v for w, v in weights.items() if w in self.code_vocab[code]) / total for code in codes]
 
     def official_head(self, title: str) -> str:
         """A normalised title whose last word has another reading that makes it an official title,
@@ -302,9 +300,10 @@ class TitleIndex(_Transposed):
     def clear_cache(self) -> None:
         self.__dict__.pop("_respelt", None)
 
-    def head_match(self, title: str, code: int) -> bool:
-        """Does a head noun of the title head one of the code's titles?"""
-        return bool(head_words(title) & self.code_heads[code])
+    def head_match(self, title: str, codes: Iterable[int]) -> list[bool]:
+        """For each code: does a head noun of the title head one of the code's titles?"""
+        heads = head_words(title)
+        return [bool(heads & self.code_heads[code]) for code in codes]
 
     def similarities(self, queries: Sequence[str]) -> sp.csr_matrix:
         """Cosine similarity of normalised queries to every title row."""

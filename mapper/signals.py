@@ -269,8 +269,8 @@ def candidate_features(
         f[:, col["exact"]] = [c in exact for c in cands]
         f[:, col["exact_unique"]] = [c in exact and len(exact) == 1 for c in cands]
         if q.title_norm:
-            f[:, col["word_coverage"]] = [titles.word_coverage(q.title_norm, c) for c in cands]
-            f[:, col["head_match"]] = [titles.head_match(q.title_norm, c) for c in cands]
+            f[:, col["word_coverage"]] = titles.word_coverage(q.title_norm, cands)
+            f[:, col["head_match"]] = titles.head_match(q.title_norm, cands)
             choices, owner = _fuzzy_shortlist(signals.title_sims, i, cands, titles)
             for name, scorer in (("fuzzy_set", fuzz.token_set_ratio), ("fuzzy_ratio", fuzz.ratio)):
                 scores = process.cdist([q.title_norm], choices, scorer=scorer, dtype=np.uint8)[0]

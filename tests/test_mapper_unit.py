@@ -131,7 +131,7 @@ def test_title_index_leaves_out_french_function_words_and_reads_compounds() -> N
     assert "de" not in titles.vectorizer.vocabulary and "chauffeur chauffeuse" in titles.vectorizer.vocabulary
     ours = titles.vectorizer.transform(["chauffeur de camion"]).toarray()
     assert np.allclose(ours, titles.vectorizer.transform(["chauffeur camion"]).toarray())
-    assert titles.word_coverage("chauffeur de camion", 0) == pytest.approx(1.0)  # 'de' weighs nothing
+    assert titles.word_coverage("chauffeur de camion", [0]) == [pytest.approx(1.0)]  # 'de' weighs nothing
     # Two title words written as one are read apart before any respelling ('ranchman').
     assert titles.respell("ranchhand") == "ranch hand" and titles.respell("farmhand") == "farm hand"
     assert titles.respell("de") == "de"
