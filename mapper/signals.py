@@ -323,7 +323,9 @@ def _fuzzy_shortlist(
     first_index = np.maximum.accumulate(np.where(group_start, np.arange(len(owner)), 0))
     top = (np.arange(len(owner)) - first_index) < FUZZY_TITLES_PER_CODE
     rows, owner = rows[top], owner[top]
-    missing = np.setdiff1d(np.arange(len(cands)), owner)
+    has_titles = np.zeros(len(cands), dtype=bool)
+    has_titles[owner] = True
+    missing = np.flatnonzero(~has_titles)  # what np.setdiff1d(arange, owner) gives, 10x faster
     extra_rows = [r for k in missing for r in titles.rows_of_code[int(cands[k])][:FUZZY_TITLES_PER_CODE]]
     extra_owner = [k for k in missing for _ in titles.rows_of_code[int(cands[k])][:FUZZY_TITLES_PER_CODE]]
     all_rows = np.concatenate([rows, np.asarray(extra_rows, dtype=rows.dtype)])
