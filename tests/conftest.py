@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from collections.abc import Iterator
@@ -42,21 +43,54 @@ def nocfit_home(tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPat
     return tmp_path
 
 
+def uses_the_session_refresh(item: pytest.Item) -> bool:
+    return "refreshed" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need no refreshed warehouse run first (stable order otherwise).
+
+    Under pytest-xdist (`-n 2`, the default in pyproject) one worker does the session refresh
+    while the other gets through these; alone, they give quick feedback before the long refresh.
+    Every worker collects the same items, so every worker computes the same order.
+    """
+    items.sort(key=uses_the_session_refresh)
+
+
 @pytest.fixture(scope="session")
 def refreshed(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[dict[str, str]]:
-    """One full `nocfit refresh` from the shared data for the whole session.
+    """One full `nocfit refresh` from the shared data for the whole test run.
 
-    Yields the environment it used; tests must treat that warehouse as read-only (copy it to
-    change anything).
+    Under pytest-xdist the workers share it: the first to need it refreshes while holding a
+    lock on the run's common temporary folder, the others wait and then read it. Yields the
+    environment it used; tests must treat that warehouse as read-only (copy it to change
+    anything), since other workers read it at the same time.
     """
     from nocfit.cli import main
 
-    root = tmp_path_factory.mktemp("refreshed")
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the folder all workers of this run share
+    root = base / "session-refresh"
     env = nocfit_env(root, shared_data)
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
-        assert main(["refresh"]) == 0
+    done, failed = root / "REFRESHED", root / "FAILED"
+    with open(base / "session-refresh.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        assert not failed.exists(), f"the session refresh failed in another worker: {failed.read_text()}"
+        if not done.exists():
+            root.mkdir(exist_ok=True)
+            with pytest.MonkeyPatch.context() as patch:
+                for key, value in env.items():
+                    patch.setenv(key, value)
+                try:
+                    code = main(["refresh"])
+                except BaseException as error:
+                    failed.write_text(repr(error))
+                    raise
+            if code != 0:
+                failed.write_text(f"nocfit refresh exited with {code}")
+            assert code == 0
+            done.write_text("")
     yield env
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from nocfit.cli import main
 from nocfit.sources.fetch import file_sha256
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, private_installation
 
 
 @pytest.fixture
@@ -123,11 +123,11 @@ def test_source_files_are_recorded(con, shared_data: Path) -> None:
 
 
 def test_second_refresh_is_idempotent(refreshed: dict[str, str], tmp_path: Path, monkeypatch, capsys) -> None:
-    warehouse = tmp_path / "copy.duckdb"
-    warehouse.write_bytes(Path(refreshed["NOCFIT_WAREHOUSE"]).read_bytes())
-    for key, value in refreshed.items():
+    # A private copy: other pytest-xdist workers read the session's installation meanwhile.
+    env = private_installation(refreshed, tmp_path, Path(refreshed["NOCFIT_SOURCES"]))
+    for key, value in env.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("NOCFIT_WAREHOUSE", str(warehouse))
+    warehouse = Path(env["NOCFIT_WAREHOUSE"])
     before = file_sha256(warehouse)
     assert main(["refresh", "--download"]) == 0
     out = capsys.readouterr().out
