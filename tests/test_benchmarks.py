@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from mapper.calibrate import Fusion
 from mapper.evaluate import MISS_KINDS, rank_items, read_labelled, score
 from mapper.model import MapperModel
 from tests.conftest import PROJECT_ROOT
@@ -158,16 +157,18 @@ def test_a_relative_model_path_and_a_bom_are_read(
     assert json.loads(written.read_text())["items"] == 8
 
 
-@pytest.mark.parametrize("variant", ["listwise", "logistic"])
+@pytest.mark.parametrize("variant", ["listwise", "logistic", "trees", "mlp+trees"])
 def test_a_fusion_variant_learns_to_rank_by_the_telling_feature(variant: str) -> None:
     """The fusion-variant benchmark's own scorers (the listwise one has its gradients written
     out) put first the candidate that one noisy feature marks, as the current fusion does."""
+    from types import SimpleNamespace
+
     import numpy as np
 
-    from benchmarks.fusion_variants import VARIANTS
+    from benchmarks.fusion_variants import fit_variant
 
     rng = np.random.default_rng(0)
-    sizes, truth, blocks = [10] * 600, [], []
+    sizes, truth, blocks = [10] * 2000, [], []
     for size in sizes:
         block = rng.normal(size=(size, 3)).astype(np.float32)
         right = int(rng.integers(size))
@@ -176,13 +177,13 @@ def test_a_fusion_variant_learns_to_rank_by_the_telling_feature(variant: str) ->
         blocks.append(block)
     features = np.vstack(blocks)
     fit_queries = np.arange(len(sizes)) % 3 != 0
-    networks = VARIANTS[variant](features, sizes, truth, np.repeat(fit_queries, sizes), 0)
-    fusion = Fusion(np.zeros(3, np.float32), np.ones(3, np.float32), networks, 1.0, 1.0)
+    data = SimpleNamespace(features=features, sizes=sizes, truth=truth, fit_mask=fit_queries)
+    fusion = fit_variant(variant, data, 0)
     scores = np.split(fusion.scores(features), np.cumsum(sizes)[:-1])
     held = np.flatnonzero(~fit_queries)
     top1 = np.mean([int(np.argmax(scores[i])) == truth[i] for i in held])
     by_feature = np.mean([int(np.argmax(blocks[i][:, 0])) == truth[i] for i in held])
-    assert top1 >= by_feature - 0.03 and top1 > 0.8  # chance is 0.1
+    assert top1 >= by_feature - 0.03 and top1 > 0.7  # chance is 0.1; the feature alone gets 0.8
 
 
 def test_embedding_speed_says_what_to_install_when_it_cannot_run(tmp_path: Path) -> None:
