@@ -6,11 +6,13 @@ import logging
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import time
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -225,6 +227,44 @@ class ProgressPrinter:
         print(text, file=self.out, flush=True)
 
 
+class _SubprocessStartingWatchersApart:
+    """Stands in for the `subprocess` module inside Dagster's compute-log code.
+
+    To mirror a step's output to the terminal, Dagster starts `tail -F` and a Python watcher
+    (`watch_orphans.py`) that kills the tail if nocfit dies. Ctrl-C signals the terminal's whole
+    foreground process group, so each watcher printed a KeyboardInterrupt traceback under
+    "nocfit: interrupted". Started in a process group of its own, a watcher does not get the
+    terminal's signals; Dagster still ends it when the step ends, and it ends itself within a
+    second of nocfit's end. (The tail stays in the group: it dies of SIGINT quietly, and a
+    background process group may be stopped when it writes to a terminal.)
+    """
+
+    def __getattr__(self, name: str):
+        return getattr(subprocess, name)
+
+    @staticmethod
+    def Popen(args, *rest, **kwargs):  # named as in subprocess
+        if isinstance(args, list | tuple) and any(str(arg).endswith("watch_orphans.py") for arg in args):
+            kwargs.setdefault("process_group", 0)
+        return subprocess.Popen(args, *rest, **kwargs)
+
+
+@contextmanager
+def _log_watchers_apart_from_the_terminal() -> Iterator[None]:
+    """See _SubprocessStartingWatchersApart; a Dagster that starts them otherwise is left alone
+    (tests/test_snapshot_safety.py's Ctrl-C test then says so)."""
+    from dagster._core.execution import compute_logs
+
+    if getattr(compute_logs, "subprocess", None) is not subprocess:
+        yield
+        return
+    compute_logs.subprocess = _SubprocessStartingWatchersApart()
+    try:
+        yield
+    finally:
+        compute_logs.subprocess = subprocess
+
+
 def run_job(
     job_name: str,
     *,
@@ -257,14 +297,15 @@ def run_job(
     instance.add_event_listener(run_id, printer)
     quiet_logs = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     started = time.monotonic()
-    result = job.execute_in_process(
-        instance=instance,
-        run_id=run_id,
-        raise_on_error=False,
-        tags={**(tags or {}), PID_TAG: str(os.getpid()), HOST_TAG: _this_host(), OWNER_TAG: run_id},
-        run_config={**quiet_logs, **(run_config or {})},
-        partition_key=partition_key,
-    )
+    with _log_watchers_apart_from_the_terminal():
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            tags={**(tags or {}), PID_TAG: str(os.getpid()), HOST_TAG: _this_host(), OWNER_TAG: run_id},
+            run_config={**quiet_logs, **(run_config or {})},
+            partition_key=partition_key,
+        )
     return RunReport(
         run_id=run_id,
         # A failed promotion gate fails its step, yet the run did its job (see PROMOTION_GATES).

@@ -87,16 +87,30 @@ def installation(private_warehouse: Path, writable_sources: Path, tmp_path: Path
 class Refresh:
     """`nocfit refresh` in a subprocess, its output going to files that can be polled."""
 
-    def __init__(self, inst: Installation, *args: str, name: str = "refresh", **env: str) -> None:
+    def __init__(
+        self, inst: Installation, *args: str, name: str = "refresh", terminal: bool = False, **env: str
+    ) -> None:
+        """``terminal``: started as a terminal starts it (its own process group, which Ctrl-C
+        signals as a whole, and Python's Ctrl-C handling even if this test runs with SIGINT
+        ignored, as a shell's background job does)."""
         folder = inst.warehouse.parent.parent
         self.out_path, self.err_path = folder / f"{name}.out", folder / f"{name}.err"
+        command = [sys.executable, "-m", "nocfit.cli"]
+        if terminal:
+            command = [
+                sys.executable,
+                "-c",
+                "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+                "from nocfit.cli import main; sys.exit(main())",
+            ]
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "nocfit.cli", "refresh", *args],
+                [*command, "refresh", *args],
                 cwd=PROJECT_ROOT,
                 env={**os.environ, **inst.env, **env},
                 stdout=out,
                 stderr=err,
+                start_new_session=terminal,
             )
 
     @property
@@ -270,6 +284,22 @@ def test_refresh_killed_while_waiting_for_the_lock_changes_nothing(installation:
     assert run_job("refresh_rounds").success
     with connect(installation.warehouse) as con:
         assert snapshot(con)[1] == new_cutoff
+
+
+def test_ctrl_c_stops_a_refresh_with_one_line_and_changes_nothing(installation: Installation) -> None:
+    """Ctrl-C signals the terminal's whole process group, which holds the processes Dagster
+    starts to mirror a step's output; each used to print a KeyboardInterrupt traceback."""
+    before = file_sha256(installation.warehouse)
+    with warehouse_lock(installation):  # the refresh waits inside its first writing step
+        refresh = Refresh(installation, "--force", terminal=True, NOCFIT_LOCK_TIMEOUT="600")
+        refresh.wait_for(lambda: "waiting for another refresh" in refresh.err, "it waits for the lock")
+        time.sleep(2)  # the step's log watchers (Python) are past their start-up by now
+        os.killpg(refresh.process.pid, signal.SIGINT)
+        code = refresh.finish()
+    assert code == 130, refresh.err
+    assert refresh.err.rstrip().endswith("nocfit: interrupted")
+    assert "Traceback" not in refresh.err and "KeyboardInterrupt" not in refresh.err, refresh.err
+    assert file_sha256(installation.warehouse) == before
 
 
 def test_refresh_killed_while_writing_leaves_the_old_snapshot(installation: Installation) -> None:
