@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,15 @@ def shared_data() -> Path:
     """The read-only sources folder of real official files. CI always has it: fail, don't skip."""
     assert SHARED_DATA.is_dir(), f"{SHARED_DATA} is missing: tests need ../shared/data beside the checkout"
     return SHARED_DATA
+
+
+def cli_as_a_terminal_runs_it() -> list[str]:
+    """The command line of `nocfit` with a terminal's Ctrl-C handling, whatever the tests
+    inherited: a shell runs a background job (CI started with `&`) with SIGINT ignored, and
+    Python then leaves it ignored. Start it with ``start_new_session=True`` and signal its
+    process group, as Ctrl-C signals a terminal's foreground group."""
+    child = "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    return [sys.executable, "-c", child + "from nocfit.cli import main; sys.exit(main())"]
 
 
 def nocfit_env(root: Path, sources: Path) -> dict[str, str]:

@@ -461,8 +461,9 @@ def test_ctrl_c_during_a_parallel_batch_stops_promptly_and_leaves_nothing(
     import os
     import signal
     import subprocess
-    import sys
     import time
+
+    from tests.conftest import cli_as_a_terminal_runs_it
 
     source = tmp_path / "in.jsonl"
     # Distinct titles (no cache helps), far more than a few seconds of work: a batch that ends
@@ -471,12 +472,16 @@ def test_ctrl_c_during_a_parallel_batch_stops_promptly_and_leaves_nothing(
     source.write_text(
         "".join(json.dumps({"id": str(i), "title": f"{titles[i % 5]} {i}"}) + "\n" for i in range(200_000))
     )
-    # A terminal's Ctrl-C handling, whatever this test inherited: a shell runs a background job
-    # (CI started with `&`) with SIGINT ignored, and Python then leaves it ignored.
-    child = "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-    command = [sys.executable, "-c", child + "from nocfit.cli import main; sys.exit(main())"]
     process = subprocess.Popen(
-        [*command, "map", "--quiet", "--input", str(source), "--output", str(tmp_path / "out.jsonl")],
+        [
+            *cli_as_a_terminal_runs_it(),
+            "map",
+            "--quiet",
+            "--input",
+            str(source),
+            "--output",
+            str(tmp_path / "out.jsonl"),
+        ],
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches

@@ -32,7 +32,7 @@ import pytest
 from nocfit.runner import PID_TAG, fail_abandoned_runs, open_instance, run_job
 from nocfit.sources.fetch import file_sha256
 from pipelines.defs.resources import WarehouseResource
-from tests.conftest import PROJECT_ROOT, nocfit_env
+from tests.conftest import PROJECT_ROOT, cli_as_a_terminal_runs_it, nocfit_env
 from warehouse.connection import connect
 from warehouse.publish import SnapshotSession, lock_path, staging_dir
 
@@ -90,19 +90,10 @@ class Refresh:
     def __init__(
         self, inst: Installation, *args: str, name: str = "refresh", terminal: bool = False, **env: str
     ) -> None:
-        """``terminal``: started as a terminal starts it (its own process group, which Ctrl-C
-        signals as a whole, and Python's Ctrl-C handling even if this test runs with SIGINT
-        ignored, as a shell's background job does)."""
+        """``terminal``: started as a terminal starts it (conftest.cli_as_a_terminal_runs_it)."""
         folder = inst.warehouse.parent.parent
         self.out_path, self.err_path = folder / f"{name}.out", folder / f"{name}.err"
-        command = [sys.executable, "-m", "nocfit.cli"]
-        if terminal:
-            command = [
-                sys.executable,
-                "-c",
-                "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-                "from nocfit.cli import main; sys.exit(main())",
-            ]
+        command = cli_as_a_terminal_runs_it() if terminal else [sys.executable, "-m", "nocfit.cli"]
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.process = subprocess.Popen(
                 [*command, "refresh", *args],
