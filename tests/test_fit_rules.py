@@ -446,6 +446,17 @@ def test_part_time_counts_pro_rata():
     assert run("cbs-2026", "healthcare_social_services", less, [NURSE]).status == "no_fit"
 
 
+def test_best_occupation_of_a_spell_that_cannot_qualify_is_its_likeliest_listed_code():
+    # Part-time, so no code reaches 12 months and every code's chance is 0; the months tie too
+    # (both codes are plausible for the one spell). The code named must be the mapper's
+    # likelier one (31301), not whichever the category lists first (31102 comes before it).
+    nurse = person("2026-06-01", spell("2024-06-01", "2026-05-31", hours=14, title="Registered Nurse"))
+    result = run("cbs-2026", "healthcare_social_services", nurse, [[("31102", 0.18), ("31301", 0.65)]])
+    assert result.status == "no_fit" and result.confidence == 0.0
+    assert result.best_noc == "31301"
+    assert "in 31301 Registered nurses" in result.reasons[0]
+
+
 def test_overlapping_spells_in_one_code_are_capped_at_full_time():
     main = spell("2025-08-04", None, title="Electrician")
     side = spell("2025-08-16", None, hours=15, title="Electrician (weekend)")

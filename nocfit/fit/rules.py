@@ -358,8 +358,13 @@ def _occupation(context: _Context, category: Category, titles: dict[str, str]) -
     shown_mode = False if False in results else modes[0]  # lenient count when continuity is unknown
     shown = results[shown_mode]
     ranked = [c for c in listed if per_code[c] > 0 or shown.plausible_months.get(c, 0.0) > 0]
+    # Months weighted by the mapper's probability break ties (when no code can qualify every
+    # chance is 0), so the occupation named is the likeliest, not the one listed first.
+    expected = {c: sum(context.dists[i].get(c, 0.0) * counter.months([i]) for i in eligible) for c in ranked}
     best = max(
-        ranked, key=lambda c: (round(per_code[c], 9), shown.plausible_months.get(c, 0.0)), default=None
+        ranked,
+        key=lambda c: (round(per_code[c], 9), round(expected[c], 9), shown.plausible_months.get(c, 0.0)),
+        default=None,
     )
     months = shown.plausible_months.get(best, 0.0) if best else 0.0
 
