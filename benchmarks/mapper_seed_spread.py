@@ -2,6 +2,7 @@
 
     uv run python benchmarks/mapper_seed_spread.py                  # seeds 0 1 2, dev set
     uv run python benchmarks/mapper_seed_spread.py --seeds 0 1 2 3 4 --data other.jsonl
+    uv run python benchmarks/mapper_seed_spread.py --save /tmp/models   # keep the models too
 
 The seed decides which official titles and duties are held out, how the synthetic queries are
 drawn and how the fusion networks start; the official data and the code stay the same. Each
@@ -35,6 +36,9 @@ from mapper.evaluate import rank_items, score  # noqa: E402
 def main() -> int:
     parser = benchmark_arguments(__doc__, model=False)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--save", help="also save each model here as seed-<n>.pkl (for other benchmarks' --model)"
+    )
     args = parser.parse_args()
 
     from mapper.train import train
@@ -48,6 +52,9 @@ def main() -> int:
     for seed in args.seeds:
         print(f"training with seed {seed} ...", file=sys.stderr, flush=True)
         model = train(corpus, seed=seed)
+        if args.save:
+            Path(args.save).mkdir(parents=True, exist_ok=True)
+            model.save(Path(args.save) / f"seed-{seed}.pkl")
         rankings, confidences = rank_items(model, items)
         result = score(rankings, confidences, items)
         by_duties = decided_by_duties(model, conflicts)

@@ -27,6 +27,7 @@ from mapper.normalize import (
     normalize_text,
     normalize_title,
     singular,
+    without_bracketed_word,
     words_written_apart,
 )
 from mapper.vectorize import Tfidf
@@ -45,6 +46,12 @@ RESPELL_MIN_LENGTH = 4
 COMPOUND_MIN_PART = 3
 #: At most this many words of one title are looked up (bounded time on any input).
 RESPELL_MAX_WORDS = 12
+#: A word at least this common in English (Zipf scale: 3 = once per million words; wordfreq)
+#: is a real word, not a typo: 'Linux', 'Scrum', 'Agile', 'None' are not respelt.
+COMMON_WORD_ZIPF = 3.0
+#: American spellings and the Canadian ones NOC writes ('labor' -> 'labour', 'center' ->
+#: 'centre', 'counselor' -> 'counsellor', 'catalog' -> 'catalogue', 'license' -> 'licence').
+US_TO_CANADIAN = (("or", "our"), ("er", "re"), ("l", "ll"), ("og", "ogue"), ("ense", "ence"))
 _MAX_MEMO_WORDS = 100_000  # per memo of word lookups (respelt words, base forms)
 _QUALIFIER = re.compile(r"\s[-–]\s.*$|\s*\([^)]*\)\s*$")
 
@@ -127,7 +134,13 @@ class _Transposed:
 class TitleIndex(_Transposed):
     """Normalised official titles; one row per (title, code) pair."""
 
-    _DERIVED = (*_Transposed._DERIVED, "_spelling_words", "_respelt")  # respelling, built on use
+    _DERIVED = (
+        *_Transposed._DERIVED,
+        "_spelling_list",
+        "_spelling_list_fr",
+        "_respelt",
+        "_respelt_fr",
+    )  # respelling, built on use
 
     titles: list[str]  # normalised, one per row
     display: list[str]  # a published spelling of each row, for evidence
@@ -148,19 +161,34 @@ class TitleIndex(_Transposed):
     #: Words official texts write apart at least as often as as one (``words_written_apart``);
     #: None in models trained before hyphenated words were joined: they read them as trained.
     written_apart: frozenset[str] | None = None
+    #: Words a misspelling may be read as: the English titles' (None: every title word, as
+    #: models trained before French titles were left out read them). Respelling into the French
+    #: titles' words read 'Linux' as 'lieux', 'Agile' as 'argile' and 'None' as 'nonne'.
+    spelling_words: frozenset[str] | None = None
+    #: Common English words that no official text uses (``common_english_words``): never respelt.
+    common_words: frozenset[str] = frozenset()
 
     @classmethod
     def build(
-        cls, pairs: Sequence[tuple[str, str]], codes: Sequence[str], other_texts: Sequence[str] = ()
+        cls,
+        pairs: Sequence[tuple[str, str]],
+        codes: Sequence[str],
+        other_texts: Sequence[str] = (),
+        *,
+        english_titles: Sequence[str] | None = None,
+        common_words: Iterable[str] = (),
     ) -> TitleIndex:
         """``pairs`` = (code, published title); ``other_texts``: the official duties, lead
-        statements and definitions, whose words are never respelt."""
+        statements and definitions, whose words are never respelt; ``english_titles``: the
+        titles whose words misspellings are read as (default: all); ``common_words``: English
+        words that are never respelt (those of official texts need not be left out)."""
         position = {c: i for i, c in enumerate(codes)}
         # Rows grouped by code (in their order within it): ``per_code_max``'s fast path.
         pairs = sorted(pairs, key=lambda pair: position[pair[0]])
         seen: dict[tuple[str, int], int] = {}
         titles, display, row_code = [], [], []
         exact: dict[str, set[int]] = defaultdict(set)
+        bare_exact: dict[str, set[int]] = defaultdict(set)
         for code, title in pairs:
             norm = normalize_title(title)
             if not norm:
@@ -173,6 +201,14 @@ class TitleIndex(_Transposed):
             titles.append(norm)
             display.append(title)
             row_code.append(position[code])
+        # A title is also found exactly without a bracketed word ('doctor of medicine (MD)'),
+        # unless that is another title as written.
+        for code, title in pairs:
+            bare = normalize_title(without_bracketed_word(title))
+            if bare and bare not in exact:
+                bare_exact[bare].add(position[code])
+        for bare, found in bare_exact.items():
+            exact[bare] = found
         # Without the French function words: 'de' is in half the rows (the bilingual index's
         # titles), so every French query touched half the index, for a similarity of almost 0.
         vectorizer, matrix = Tfidf.fit_transform(
@@ -203,6 +239,10 @@ class TitleIndex(_Transposed):
             role_heads=frozenset(w for w, n in ends.items() if n >= ROLE_HEAD_MIN_TITLES),
             other_words=_words_of(other_texts),
             written_apart=words_written_apart([*display, *other_texts], normalize_title),
+            spelling_words=None
+            if english_titles is None
+            else frozenset(w for t in english_titles for w in normalize_title(t).split() if w in idf),
+            common_words=frozenset(common_words) - idf.keys(),
         )
 
     def word_coverage(self, title: str, codes: Iterable[int]) -> list[float]:
@@ -244,24 +284,49 @@ class TitleIndex(_Transposed):
 
         A misspelt word matches nothing but character n-grams; one typo in a dev-set title cut
         top-1 from 0.61 to 0.45 (benchmarks/mapper_typo_benchmark.py). A real word that no
-        official text uses can be respelt too ('laborer' -> 'labourer', but also 'tailman' ->
-        'tallyman'); the output shows the reading (``Mapping.title_read_as``).
+        official text uses can be respelt too ('tailman' -> 'tallyman'); the output shows the
+        reading (``Mapping.title_read_as``). A title with a French function word ('de', 'la')
+        may be respelt into the French titles' words too; others into the English titles' only.
         """
         words = title.split()
+        french = any(w in FRENCH_FUNCTION_WORDS for w in words)
         fixed = [
-            w if w in self.word_idf or w in self.other_words or w in FUNCTION_WORDS else self._closest_word(w)
+            w
+            if w in self.word_idf or w in self.other_words or w in FUNCTION_WORDS
+            else self._closest_word(w, french=french)
             for w in words[:RESPELL_MAX_WORDS]
         ]
         return " ".join(fixed + words[RESPELL_MAX_WORDS:])
 
-    def _closest_word(self, word: str) -> str:
+    def _closest_word(self, word: str, *, french: bool = False) -> str:
         """The official title word closest in spelling (ties: the commoner word), or ``word``."""
         if len(word) < RESPELL_MIN_LENGTH or not word.isalpha():
             return word
-        return _memoised(self, "_respelt", word, self._look_up_closest_word)  # typos recur in a batch
+        memo = "_respelt_fr" if french else "_respelt"  # typos recur in a batch
+        return _memoised(self, memo, word, lambda w: self._look_up_closest_word(w, french=french))
 
-    def _look_up_closest_word(self, word: str) -> str:
-        return self._written_apart_title(word) or self._look_up_misspelling(word)
+    def _look_up_closest_word(self, word: str, *, french: bool = False) -> str:
+        found = self._written_apart_title(word) or self._canadian_spelling(word)
+        if found:
+            return found
+        return word if word in self.common_words else self._look_up_misspelling(word, french=french)
+
+    def _canadian_spelling(self, word: str) -> str | None:
+        """The official title word that is ``word``'s Canadian spelling ('laborer' ->
+        'labourer', 'theater' -> 'theatre'), or None. Of several, the commonest."""
+        known = self._spelling_vocabulary(french=False)
+        found = {
+            variant
+            for us, canadian in US_TO_CANADIAN
+            for k in range(len(word))
+            if word.startswith(us, k) and (variant := word[:k] + canadian + word[k + len(us) :]) in known
+        }
+        return min(found, key=lambda w: (self.word_idf[w], w)) if found else None
+
+    def _spelling_vocabulary(self, *, french: bool) -> frozenset[str]:
+        if french or self.spelling_words is None:
+            return frozenset(self.word_idf)
+        return self.spelling_words
 
     def _written_apart_title(self, word: str) -> str | None:
         """Two words that official titles write apart, written as one ('farmhand' -> 'farm
@@ -276,14 +341,16 @@ class TitleIndex(_Transposed):
             return None
         return min(cuts, key=lambda pair: self.vectorizer.idf[vocabulary[pair]])
 
-    def _look_up_misspelling(self, word: str) -> str:
+    def _look_up_misspelling(self, word: str, *, french: bool = False) -> str:
         from rapidfuzz import fuzz, process
         from rapidfuzz.distance import Levenshtein
 
-        vocabulary = self.__dict__.get("_spelling_words")
+        key = "_spelling_list_fr" if french else "_spelling_list"
+        vocabulary = self.__dict__.get(key)
         if vocabulary is None:
-            vocabulary = [w for w in self.word_idf if w.isalpha()]
-            self.__dict__["_spelling_words"] = vocabulary
+            allowed = self._spelling_vocabulary(french=french)
+            vocabulary = [w for w in self.word_idf if w.isalpha() and w in allowed]
+            self.__dict__[key] = vocabulary
         matches = [
             m
             for m in process.extract(
@@ -299,6 +366,7 @@ class TitleIndex(_Transposed):
 
     def clear_cache(self) -> None:
         self.__dict__.pop("_respelt", None)
+        self.__dict__.pop("_respelt_fr", None)
 
     def head_match(self, title: str, codes: Iterable[int]) -> list[bool]:
         """For each code: does a head noun of the title head one of the code's titles?"""

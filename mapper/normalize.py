@@ -299,8 +299,32 @@ FUNCTION_WORDS = FRENCH_FUNCTION_WORDS | frozenset(
     us our they them their who whom whose which what where when why how not no yes so if then
     there here also very just etc per via""".split()
 )
+#: Titles (normalised) that say there is no title: read as no title, so that "None" or "N/A"
+#: over duties is mapped by the duties, and alone gets no suggestion rather than a guess.
+PLACEHOLDER_TITLES = frozenset(
+    {
+        "none", "n a", "na", "nil", "null", "nan", "unknown", "undefined", "tbd", "tba", "not applicable",
+        "not available", "not specified", "no title", "unemployed", "not employed", "various",
+    }
+)  # fmt: skip
+#: Words that say how senior a job is, not what it is: "Sr." or "Junior" alone is no title.
+SENIORITY_WORDS = frozenset({"senior", "junior", "intermediate"})
+
+
+def says_no_title(title_norm: str) -> bool:
+    """Whether a normalised title is a placeholder or only seniority words."""
+    words = title_norm.split()
+    return title_norm in PLACEHOLDER_TITLES or bool(words) and all(w in SENIORITY_WORDS for w in words)
+
+
 _PAREN_ACRONYM = re.compile(r"\(\s*([A-Za-z][A-Za-z.&]{1,14})\s*\)")
 _MINOR_WORDS = frozenset({"of", "and", "the", "de", "des", "du", "la", "le", "for", "&"})
+
+
+def without_bracketed_word(title: str) -> str:
+    """A published title without a bracketed word ('doctor of medicine (MD)' -> 'doctor of
+    medicine'): people write the title without it, and '(MD)' is read as 'physician'."""
+    return _PAREN_ACRONYM.sub(" ", title)
 
 
 def _drop_acronyms(text: str) -> str:

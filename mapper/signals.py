@@ -16,7 +16,7 @@ import numpy as np
 
 from mapper.classifier import TextClassifier
 from mapper.index import CodeDocuments, DutyIndex, TitleIndex, per_code_max
-from mapper.normalize import normalize_text, normalize_title, split_duties, split_roles
+from mapper.normalize import normalize_text, normalize_title, says_no_title, split_duties, split_roles
 
 FEATURES = (
     "clf_all",
@@ -107,6 +107,8 @@ def prepare(
     official = titles.official_head if titles is not None else (lambda text: text)
     # 'Book-keeper' is NOC's 'bookkeeper' (TitleIndex.join_hyphenated)
     written = titles.join_hyphenated(title) if titles is not None else title
+    if says_no_title(normalize_title(written)):  # "N/A", "None", "Sr.": the duties decide alone
+        written = ""
 
     def read(text: str) -> str:  # after respelling too: "Netwrk Admin" is a network administrator
         return official(respell(text))

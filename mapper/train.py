@@ -27,13 +27,13 @@ import numpy as np
 from mapper.calibrate import Fusion
 from mapper.classifier import TextClassifier
 from mapper.corpus import NocCorpus, french_gender_forms
-from mapper.index import CodeDocuments, DutyIndex, TitleIndex, strip_qualifier
+from mapper.index import COMMON_WORD_ZIPF, CodeDocuments, DutyIndex, TitleIndex, strip_qualifier
 from mapper.model import FORMAT_VERSION, MapperModel
 from mapper.normalize import normalize_text, normalize_title
 from mapper.signals import Parts, candidate_features, compute_signals, prepare
 
 #: Bump when training changes in a way that should retrain an unchanged corpus.
-TRAINER_VERSION = "4"  # 4: hyphenated words joined (TitleIndex.written_apart)
+TRAINER_VERSION = "5"  # 5: respelling into English title words only, never of common words
 HELD_OUT_TITLES = 0.3
 HELD_OUT_DUTIES = 0.25
 #: Title kinds that may be held out (canonical names always stay in the index).
@@ -247,7 +247,13 @@ def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
     forms = [
         (c, f) for c, t, kind in corpus.titles if kind == "all_examples_fr" for f in french_gender_forms(t)
     ]
-    titles = TitleIndex.build([*((c, t) for c, t, _ in corpus.titles), *forms], codes, other_texts)
+    titles = TitleIndex.build(
+        [*((c, t) for c, t, _ in corpus.titles), *forms],
+        codes,
+        other_texts,
+        english_titles=[t for _, t, kind in corpus.titles if kind != "all_examples_fr"],
+        common_words=common_english_words(),
+    )
     duties = DutyIndex.build(corpus.duties, codes)
     documents_text: dict[str, list[str]] = defaultdict(list)
     for code, title, kind in corpus.titles:
@@ -416,7 +422,22 @@ def held_out_metrics(fusion: Fusion, data: FusionData) -> dict:
     }
 
 
+def common_english_words() -> frozenset[str]:
+    """English words at least ``COMMON_WORD_ZIPF`` common (wordfreq), lower case, a-z only."""
+    from wordfreq import top_n_list, zipf_frequency
+
+    common = []
+    for word in top_n_list("en", 100_000):  # most frequent first
+        if zipf_frequency(word, "en") < COMMON_WORD_ZIPF:
+            break
+        if word.isascii() and word.isalpha():
+            common.append(word)
+    return frozenset(common)
+
+
 def _library_versions(sklearn_version: str) -> dict[str, str]:
+    from importlib.metadata import version
+
     import rapidfuzz
     import scipy
 
@@ -426,4 +447,5 @@ def _library_versions(sklearn_version: str) -> dict[str, str]:
         "scipy": scipy.__version__,
         "scikit-learn": sklearn_version,
         "rapidfuzz": rapidfuzz.__version__,
+        "wordfreq": version("wordfreq"),
     }

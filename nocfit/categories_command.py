@@ -31,6 +31,12 @@ def print_in_force(day: dt.date, out: TextIO) -> int:
         return 0
     until = version.effective_to or "still in force"
     print(f"{version.version_id}: {version.label} ({version.effective_from} to {until})", file=out)
+    if day > dt.date.today() and version.effective_to is None:
+        print(
+            f"  (note: {day} is in the future; this is the latest list nocfit knows, and IRCC may "
+            "publish another before then)",
+            file=out,
+        )
     for category in version.categories_on(day):
         rules = category.rules
         if category.kind == "language" and rules.language:

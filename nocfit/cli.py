@@ -184,7 +184,7 @@ def cmd_map(args: argparse.Namespace) -> int:
                 mc.STDOUT_NAME if args.output == mc.STDIO else args.output,
                 sys.stderr,
             )
-            return 0 if report.mapped or not report.errors else 1
+            return report.exit_code
     except mc.MapInputError as exc:
         raise UsageError(str(exc)) from None
     except mc.WorkerError as exc:  # a fault of ours, not the input's; nothing was written

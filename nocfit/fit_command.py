@@ -67,9 +67,18 @@ def print_results(assessment, out: TextIO, *, width: int = 100) -> None:
     )
     for reject in assessment.rejects:
         print(f"  rejected {reject}", file=out)
+    today = dt.date.today()
     for candidate in assessment.candidates:
         if assessment.versions.get(candidate.candidate_id) is None:
             print(f"  {candidate.candidate_id}: no category list was in force on {candidate.as_of}", file=out)
+        elif candidate.as_of > today:
+            ongoing = any(s.end is None or s.end > today for s in candidate.work_experience)
+            print(
+                f"  note: {candidate.candidate_id} is assessed on {candidate.as_of}, after today ({today}): "
+                "the latest category list is assumed to stay in force"
+                + (", and work after today is counted as if it happened" if ongoing else ""),
+                file=out,
+            )
     if not assessment.results:
         return
     print(
@@ -114,10 +123,15 @@ def run(input_path: Path, *, as_of: dt.date | None, output: Path | None, out: Te
         noc_titles=noc_titles,
     )
     print_results(assessment, out)
-    if output is not None:
+    if output is not None and assessment.rejects and not assessment.candidates:
+        print(f"\nevery line was rejected: nothing assessed, {output} left as it was", file=out)
+    elif output is not None:
         try:
             n = write_results(assessment, output)
         except OutputPathError as exc:
             raise FitSetupError(str(exc)) from None
         print(f"\nwrote {n} assessment(s) to {output}", file=out)
-    return 0
+    # As `nocfit map`: 3 when some lines were rejected, 1 when every one was (nothing assessed).
+    if not assessment.rejects:
+        return 0
+    return 3 if assessment.candidates else 1

@@ -38,6 +38,8 @@ class BatchItem:
     id: str
     title: str
     duties: str
+    #: The id as given (JSON Lines output keeps an integer id an integer).
+    given_id: str | int = ""
 
 
 def load_model(path: Path | None = None):
@@ -87,7 +89,7 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
     if not mapping.suggestions:
         print(
             "No suggestion: the input has no word of the official NOC texts (nor a misspelling of one) "
-            "beyond words such as 'the' or 'of'.",
+            "beyond words such as 'the' or 'of', or its title is a placeholder ('N/A', 'None', 'Sr.').",
             file=out,
         )
         return
@@ -102,7 +104,8 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
         if s.evidence.matched_titles:
             matches = "; ".join(f"{m.title} ({m.similarity:.2f})" for m in s.evidence.matched_titles)
             print(f"{'':>21}titles: {matches}", file=out)
-            if rank == 1:  # say once what the number is: 1.00 reads like "identical"
+            if rank == 1 and any(m.similarity >= 0.995 for m in s.evidence.matched_titles):
+                # say once what the number is: 1.00 reads like "identical"
                 print(f"{'':>21}(1.00: the official title holds every word of yours)", file=out)
         if rank == 1 and s.evidence.duty_alignment:
             from mapper.normalize import split_duties
@@ -238,6 +241,15 @@ def output_format_for(name: str, explicit: str | None) -> str | None:
     return explicit or ("jsonl" if name == STDIO else None)
 
 
+def _refuse_utf16(path: Path) -> None:
+    """A UTF-16 file (Excel's "Unicode text", PowerShell 5's default) is refused whole: read
+    as UTF-8, every line of it would be a bad line."""
+    with path.open("rb") as handle:
+        start = handle.read(2)
+    if start in (b"\xff\xfe", b"\xfe\xff"):
+        raise MapInputError(f"{path.name} is UTF-16 text, not UTF-8; {UTF8_HELP}; nothing was written")
+
+
 def _first_character(path: Path) -> bytes:
     """The first byte of a file that is not white space (after a BOM), or b'' if none."""
     with path.open("rb") as handle:
@@ -329,12 +341,25 @@ def _item(line: int, row: object) -> BatchItem:
     title, duties = _text(row.get("title"), "title"), _text(row.get("duties"), "duties")
     if not (title.strip() or duties.strip()):
         raise ValueError("title and duties are both empty")
-    return BatchItem(line, item_id, title, duties)
+    return BatchItem(line, item_id, title, duties, raw_id)
+
+
+def _lines(handle) -> Iterator[bytes]:
+    """Lines of a binary file ending in LF or CRLF, or in a lone CR (classic Mac OS, and
+    Excel's "CSV (Macintosh)"), which would otherwise make the whole file one line."""
+    for raw in handle:
+        body = raw.rstrip(b"\r\n")
+        if b"\r" not in body:
+            yield raw
+            continue
+        pieces = body.split(b"\r")
+        yield from (piece + b"\n" for piece in pieces[:-1])
+        yield pieces[-1] + raw[len(body) :]
 
 
 def _decoded_lines(handle) -> Iterator[tuple[int, str | None]]:
     """(line number, text) of a binary file; text is None for a line that is not UTF-8."""
-    for number, raw in enumerate(handle, start=1):
+    for number, raw in enumerate(_lines(handle), start=1):
         if number == 1:
             raw = raw.removeprefix(b"\xef\xbb\xbf")  # the BOM Excel and PowerShell write
         try:
@@ -462,7 +487,10 @@ def _csv_items(path: Path, fmt: str, lines, errors: list[str]) -> Iterator[Batch
 def _csv_header(path: Path, line: str, delimiters: tuple[str, ...]) -> tuple[list[str], str]:
     """Column names (trimmed, lower case) and the separator that gives an ``id`` column."""
     for delimiter in delimiters:
-        written = next(csv.reader([line], delimiter=delimiter), [])
+        try:
+            written = next(csv.reader([line], delimiter=delimiter), [])
+        except csv.Error as exc:
+            raise MapInputError(f"{path.name}, line 1: the header cannot be read as CSV ({exc})") from None
         names = [name.strip().casefold() for name in written]
         if "id" in names and ({"title", "duties"} & set(names)):
             lookalike = unread_lookalike(written)
@@ -520,6 +548,7 @@ def check_batch(
         check_output_path(output_path.with_name(output_path.name + ".part"), input_path=input_path)
     except OutputPathError as exc:
         raise MapInputError(str(exc)) from None
+    _refuse_utf16(input_path)
     length = json_array_length(input_path) if in_fmt == "jsonl" else None
     if length is not None:
         return BatchPlan(length, in_fmt, out_fmt, "item")
@@ -549,16 +578,25 @@ class BatchReport:
     errors: list[str]  # "line N: reason" for each line not mapped
     repeated_ids: dict[str, list[int]]  # an id on several lines -> those lines (all were mapped)
     unit: str = "line"  # "item" for a JSON array
+    #: False when every line was bad: the output was left as it was (not replaced by an empty file).
+    written: bool = True
+
+    @property
+    def exit_code(self) -> int:
+        """0: every line mapped; 3: written, but some lines were bad; 1: nothing mapped."""
+        if not self.errors:
+            return 0
+        return 3 if self.mapped else 1
 
 
-def print_batch_report(
-    report: BatchReport, source: str, target: str, err: TextIO, *, shown: int = 50
-) -> None:
+class _NothingMapped(Exception):
+    """Every line was bad: abandon the output file rather than replace it with an empty one."""
+
+
+def print_batch_report(report: BatchReport, source: str, target: str, err: TextIO) -> None:
     unit = report.unit
-    for error in report.errors[:shown]:
+    for error in report.errors:  # every one: a bad line left unnamed would be lost without a trace
         print(f"nocfit map: {source}, {error}", file=err)
-    if len(report.errors) > shown:
-        print(f"nocfit map: ... and {len(report.errors) - shown} more bad {unit}s", file=err)
     if report.repeated_ids:
         some = list(report.repeated_ids.items())[:3]
         examples = "; ".join(f"{i!r} on {unit}s {', '.join(map(str, lines[:5]))}" for i, lines in some)
@@ -567,6 +605,11 @@ def print_batch_report(
             f"every {unit} was mapped",
             file=err,
         )
+    if not report.written:
+        print(f"nocfit map: every {unit} is bad: nothing mapped, {target} left as it was", file=err)
+        return
+    if not report.mapped:
+        print(f"nocfit map: note: {source} holds no {unit} to map", file=err)
     print(
         f"mapped {report.mapped} {unit}(s) into {target}; {len(report.errors)} bad {unit}(s) skipped",
         file=err,
@@ -656,7 +699,7 @@ def map_batch_file(
                         writer.writerows(_csv_rows(item.id, mapping))
                     else:
                         record = {
-                            "id": item.id,
+                            "id": item.given_id,
                             "suggestions": [_suggestion_record(s, evidence) for s in mapping.suggestions],
                             "ambiguous": mapping.ambiguous,
                             "title_duties_disagree": mapping.title_duties_disagree,
@@ -684,6 +727,10 @@ def map_batch_file(
             if chunk:
                 flush()
             bar.update(total - bar.n)  # trailing blank or bad lines
+            if report.errors and not report.mapped:
+                raise _NothingMapped
+    except _NothingMapped:
+        report.written = False
     except OutputPathError as exc:
         raise MapInputError(str(exc)) from None
     return report
@@ -816,4 +863,4 @@ class ParallelMapper:
 
 def _count_lines(path: Path) -> int:
     with path.open("rb") as handle:
-        return sum(1 for _ in handle)
+        return sum(1 for _ in _lines(handle))

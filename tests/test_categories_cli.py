@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from nocfit.cli import main
@@ -18,6 +19,14 @@ def test_list_in_force_on_a_date(capsys) -> None:
     assert out.startswith("cbs-2025") and "physicians_canadian_experience" not in out  # from 2025-12-08
     assert main(["categories", "--on", "2020-01-01"]) == 0
     assert "No category list was in force" in capsys.readouterr().out
+
+
+def test_a_future_date_is_said_to_assume_the_latest_list(capsys) -> None:
+    future = dt.date.today() + dt.timedelta(days=400)
+    assert main(["categories", "--on", future.isoformat()]) == 0
+    assert f"note: {future} is in the future; this is the latest list nocfit knows" in capsys.readouterr().out
+    assert main(["categories", "--on", "2026-06-01"]) == 0  # a past date of the same list: no note
+    assert "note:" not in capsys.readouterr().out
 
 
 def test_schema_and_bad_date(capsys) -> None:

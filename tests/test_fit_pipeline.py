@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -67,6 +68,13 @@ def test_known_outcomes_of_the_examples(con) -> None:
     # A clear nurse with years of experience is a confident fit.
     nurse = fit_rows(con, "ex-001")["healthcare_social_services"]
     assert nurse[0] is True and nurse[1] >= 0.7
+    # A part-time nurse short of the months is named as a nurse, not as the first listed code
+    # the mapper gives some probability to (31102 physicians comes before 31301 in the list).
+    part_time = con.execute(
+        "SELECT fit, best_noc FROM candidates.category_fit WHERE batch_id = 'examples' "
+        "AND candidate_id = 'ex-002' AND category_id = 'healthcare_social_services'"
+    ).fetchone()
+    assert part_time == (False, "31301")
     # Military recruits cannot be assessed from this data: never a silent false.
     statuses = {
         r[0]
@@ -154,7 +162,8 @@ def test_fit_cli_rejects_bad_records_and_uses_as_of(cloned, tmp_path: Path, caps
     }
     source.write_text("\n".join([json.dumps(nurse), json.dumps(bad), json.dumps(nurse)]) + "\n")
     target = tmp_path / "o.jsonl"
-    assert main(["fit", str(source), "--as-of", "2024-03-01", "--output", str(target)]) == 0
+    # 3: written, but some lines were rejected
+    assert main(["fit", str(source), "--as-of", "2024-03-01", "--output", str(target)]) == 3
     out = capsys.readouterr().out
     assert "1 candidate(s) loaded, 2 rejected" in out
     assert "line 2:" in out and "line 3:" in out and "duplicate" in out
@@ -162,6 +171,23 @@ def test_fit_cli_rejects_bad_records_and_uses_as_of(cloned, tmp_path: Path, caps
     assert {r["version_id"] for r in rows} == {"cbs-2024"} and {r["as_of"] for r in rows} == {"2024-03-01"}
     healthcare = [r for r in rows if r["category_id"] == "healthcare"][0]
     assert healthcare["fit"] is True and healthcare["best_noc"] == "31301"
+    # Every line rejected: nothing was assessed, and the exit code says so (as `nocfit map` does).
+    only_bad = tmp_path / "bad.jsonl"
+    only_bad.write_text(json.dumps(bad) + "\n")
+    assert main(["fit", str(only_bad), "--as-of", "2024-03-01", "--output", str(target)]) == 1
+    out = capsys.readouterr().out
+    assert "0 candidate(s) loaded, 1 rejected" in out and f"{target} left as it was" in out
+    assert [json.loads(x) for x in target.read_text().splitlines()] == rows  # the earlier result stays
+    # A future assessment date counts the ongoing job up to it; the output says so.
+    only_nurse = tmp_path / "nurse.jsonl"
+    only_nurse.write_text(json.dumps(nurse) + "\n")
+    future = dt.date.today() + dt.timedelta(days=200)
+    assert main(["fit", str(only_nurse), "--as-of", future.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert f"note: n1 is assessed on {future}, after today" in out
+    assert "work after today is counted as if it happened" in out
+    assert main(["fit", str(only_nurse), "--as-of", "2024-03-01"]) == 0
+    assert "note:" not in capsys.readouterr().out
 
 
 def test_fit_cli_needs_a_refresh(nocfit_home, capsys) -> None:

@@ -135,13 +135,14 @@ def test_batch_jsonl_reports_bad_lines_and_maps_the_rest(cloned, tmp_path: Path,
     ]
     source.write_text("\n".join(lines) + "\n")
     target = tmp_path / "out" / "result.jsonl"
-    assert main(["map", "--input", str(source), "--output", str(target), "--top-k", "2"]) == 0
+    # 3: written, but some lines were bad (0 only when every line was mapped)
+    assert main(["map", "--input", str(source), "--output", str(target), "--top-k", "2"]) == 3
     err = capsys.readouterr().err
     for number in (2, 4, 7, 8):
         assert f"line {number}:" in err
     assert "mapped 4 line(s)" in err and "4 bad line(s)" in err
     rows = [json.loads(x) for x in target.read_text().splitlines()]
-    assert [r["id"] for r in rows] == ["a", "b", "7", "d"]
+    assert [r["id"] for r in rows] == ["a", "b", 7, "d"]  # an integer id stays an integer
     assert "title_read_as" not in rows[0] and rows[3]["title_read_as"] == "welder"
     assert rows[3]["suggestions"][0]["code"] == "72106"
     assert (
@@ -165,7 +166,7 @@ def test_batch_json_array_in(cloned, tmp_path: Path, capsys) -> None:
     ]
     source.write_text("\ufeff" + json.dumps(items, indent=2))  # an array over many lines, with a BOM
     target = tmp_path / "out.jsonl"
-    assert _map_file(source, target) == 0
+    assert _map_file(source, target) == 3
     err = capsys.readouterr().err
     assert "item 2: missing id" in err and "mapped 2 item(s)" in err and "1 bad item(s)" in err
     rows = [json.loads(x) for x in target.read_text().splitlines()]
@@ -178,12 +179,12 @@ def test_batch_json_array_in(cloned, tmp_path: Path, capsys) -> None:
 
     # JSON Lines whose first line is an array: that line is bad, the rest is mapped.
     source.write_text(" " * 70_000 + '["a", "b"]\n{"id": "c", "title": "Cook"}\n')
-    assert _map_file(source, target) == 0
+    assert _map_file(source, target) == 3
     err = capsys.readouterr().err
     assert "line 1: expected an object" in err and "mapped 1 line(s)" in err
     # ... also when a later line is not UTF-8: that line is bad, not the whole file.
     source.write_bytes(b'["a"]\n{"id": "c", "title": "Cook"}\n{"id": "d", "title": "\xff"}\n')
-    assert _map_file(source, target) == 0
+    assert _map_file(source, target) == 3
     err = capsys.readouterr().err
     assert "line 3: not UTF-8 text" in err and "mapped 1 line(s)" in err
 
@@ -219,7 +220,7 @@ def test_jsonl_keys_in_any_case_and_lookalike_keys(cloned, tmp_path: Path, capsy
         {"id": "c", "title": "Welder", "Title": "Cook"},  # the name written exactly wins
     ]
     source.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 0
+    assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 3
     rows = {r["id"]: r for r in map(json.loads, target.read_text().splitlines())}
     assert rows["a"]["suggestions"][0]["code"] == "63200" and "b" not in rows
     assert rows["c"]["suggestions"][0]["code"] == "72106"
@@ -257,7 +258,7 @@ def test_batch_csv_in_and_out(cloned, tmp_path: Path) -> None:
         writer.writerow(["3", "Bus driver", ""])
         writer.writerow(["4", "qwxzq", ""])  # no official word: a row with no code, not a lost id
     target = tmp_path / "out.csv"
-    assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 0
+    assert main(["map", "--input", str(source), "--output", str(target), "--quiet"]) == 3
     rows = list(csv.DictReader(target.open()))
     assert {r["id"] for r in rows} == {"1", "3", "4"}
     assert [r["code"] for r in rows if r["id"] == "4"] == [""]
@@ -318,12 +319,50 @@ def test_csv_from_excel_bom_semicolons_header_case_and_long_fields(cloned, tmp_p
     ]
     source.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows).encode("utf-8") + b"\r\n")
     target = tmp_path / "out.jsonl"
-    assert _map_file(source, target) == 0
+    assert _map_file(source, target) == 3
     err = capsys.readouterr().err
     assert "line 4: 4 cells but the header has 3 (a semicolon inside a field that is not quoted?)" in err
     rows_out = {r["id"]: r for r in map(json.loads, target.read_text().splitlines())}
     assert sorted(rows_out) == ["1", "2", "4"]  # a short row (no duties) is fine
     assert rows_out["2"]["suggestions"]  # read and mapped (its duties cut to 20,000 characters)
+
+
+def test_lines_ending_in_a_lone_cr_are_lines(cloned, tmp_path: Path, capsys) -> None:
+    # Classic Mac OS line endings (Excel's "CSV (Macintosh)"): each CR ends a line.
+    source, target = tmp_path / "mac.csv", tmp_path / "out.jsonl"
+    source.write_bytes(b"id,title,duties\r1,Cook,\r2,,\r3,Welder,\r")
+    assert _map_file(source, target) == 3
+    assert "mac.csv, line 3: title and duties are both empty" in capsys.readouterr().err
+    rows = [json.loads(x) for x in target.read_text().splitlines()]
+    assert [(r["id"], r["suggestions"][0]["code"]) for r in rows] == [("1", "63200"), ("3", "72106")]
+    source.write_bytes(b'{"id": "a", "title": "Cook"}\r{"id": "b", "title": "Welder"}')
+    jsonl = tmp_path / "mac.jsonl"
+    source.rename(jsonl)
+    assert _map_file(jsonl, target) == 0
+    assert [json.loads(x)["id"] for x in target.read_text().splitlines()] == ["a", "b"]
+
+
+def test_every_bad_line_is_named_and_an_all_bad_file_leaves_the_output_alone(
+    cloned, tmp_path: Path, capsys
+) -> None:
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text('{"id": "1", "title": "Cook"}\n' + "{broken\n" * 120)
+    assert _map_file(source, target) == 3
+    err = capsys.readouterr().err
+    assert all(f"in.jsonl, line {n}:" in err for n in range(2, 122))  # not only the first 50
+    assert "mapped 1 line(s)" in err and "120 bad line(s)" in err
+    before = target.read_text()
+    source.write_text("{broken\n" * 3)  # every line bad: the earlier result must survive
+    assert _map_file(source, target) == 1
+    err = capsys.readouterr().err
+    assert f"every line is bad: nothing mapped, {target} left as it was" in err
+    assert target.read_text() == before and not (tmp_path / "out.jsonl.part").exists()
+    source.write_text('{"id": "1", "title": "Cook"}\n', encoding="utf-16")  # with its BOM
+    assert _map_file(source, target) == 2
+    assert "in.jsonl is UTF-16 text, not UTF-8; save the file as UTF-8" in capsys.readouterr().err
+    source.write_text("\n\n")  # nothing to map is no error, but it is said
+    assert _map_file(source, target) == 0
+    assert "note: " in capsys.readouterr().err and target.read_text() == ""
 
 
 def test_tsv_in_and_out(cloned, tmp_path: Path) -> None:
@@ -364,7 +403,7 @@ def test_jsonl_bad_encoding_and_ids_are_bad_lines(cloned, tmp_path: Path, capsys
     ]
     source.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n")
     target = tmp_path / "out.jsonl"
-    assert _map_file(source, target) == 0
+    assert _map_file(source, target) == 3
     err = capsys.readouterr().err
     assert "line 2: not UTF-8 text" in err and "line 3: id is not valid Unicode" in err
     assert "line 5: id is longer than 200 characters" in err
@@ -428,7 +467,7 @@ def _run_cli(args: list[str], stdin: str) -> tuple[int, str, str]:
 def test_standard_input_and_output(cloned, tmp_path: Path) -> None:
     lines = '{"id": "a", "title": "Registered Nurse"}\nnot json\n{"id": "b", "title": "Cook"}\n'
     code, out, err = _run_cli(["map", "--quiet", "--input", "-", "--output", "-", "--top-k", "2"], lines)
-    assert code == 0
+    assert code == 3  # mapped, with a bad line
     records = [json.loads(line) for line in out.splitlines()]  # only results go to standard output
     assert [(r["id"], r["suggestions"][0]["code"]) for r in records] == [("a", "31301"), ("b", "63200")]
     assert "nocfit map: standard input, line 2:" in err
@@ -439,10 +478,10 @@ def test_standard_input_and_output(cloned, tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["suggestions"][0]["code"] == "72106"
     csv_out = ["map", "--quiet", "--input", "-", "--output", "-", "--output-format", "csv"]
     code, out, _ = _run_cli(csv_out, lines)
-    assert code == 0 and out.splitlines()[1].startswith("a,1,31301,")
+    assert code == 3 and out.splitlines()[1].startswith("a,1,31301,")
     target = tmp_path / "out.csv"  # a file named for the output: its extension tells the format
     code, _, _ = _run_cli(["map", "--quiet", "--input", "-", "--output", str(target)], lines)
-    assert code == 0 and target.read_text().splitlines()[1].startswith("a,1,31301,")
+    assert code == 3 and target.read_text().splitlines()[1].startswith("a,1,31301,")
 
     # A batch that cannot be read sends nothing down the pipe.
     code, out, err = _run_cli(

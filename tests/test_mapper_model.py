@@ -92,6 +92,28 @@ def test_a_title_misspelt_in_every_word_is_read_as_the_official_words(model: Map
     assert codes(model.map("wlder"))[0] == "72106"
 
 
+def test_real_words_are_not_respelt_and_american_spellings_are_read_as_canadian(
+    model: MapperModel,
+) -> None:
+    # Common English words that no official text uses used to be read as typos, often of the
+    # French titles' words: 'None' as 'nonne' (religion workers at 85%), 'Linux' as 'lieux'.
+    for title in ("Linux System Administrator", "Scrum Master", "Agile Coach", "Interim Director of Finance"):
+        assert model.map(title).title_read_as is None, title
+    assert codes(model.map("Interim Director of Finance"))[0] == "10010"
+    laborer = model.map("Construction Laborer")
+    assert laborer.title_read_as == "construction labourer" and codes(laborer)[0] == "75110"
+    assert model.map("Guidance Counselor").title_read_as == "guidance counsellor"
+    # Placeholders and bare seniority are no title: no suggestion alone, the duties decide with them.
+    for placeholder in ("None", "N/A", "#N/A", "Unknown", "Unemployed", "undefined", "Sr.", "Jr"):
+        assert model.map(placeholder).suggestions == [], placeholder
+    duties = "Drive a transport truck over long distances. Inspect the truck and its load."
+    assert codes(model.map("N/A", duties)) == codes(model.map("", duties))
+    assert codes(model.map("N/A", duties))[0] == "73300"
+    # A title is found exactly without its bracketed word: 'doctor of medicine (MD)'.
+    doctor = model.map("Doctor of Medicine").suggestions[0]
+    assert (doctor.code, doctor.method) == ("31102", "exact_title")
+
+
 def test_duties_decide_when_there_is_no_title(model: MapperModel) -> None:
     duties = (
         "Fly fixed wing aircraft to transport passengers and cargo. Perform pre-flight inspections. "

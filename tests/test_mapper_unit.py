@@ -237,12 +237,72 @@ def test_words_no_official_text_uses_are_respelt_to_official_title_words(monkeyp
     titles.respell(" ".join(f"zqx{a}{b}{c}" for a in letters for b in letters for c in letters))
     assert len(looked_up) == index_module.RESPELL_MAX_WORDS
     # Derived word list and respelling cache are never stored with the model.
-    assert {"_spelling_words", "_respelt"} <= set(titles.__dict__)
-    assert not {"_spelling_words", "_respelt"} & set(titles.__getstate__())
+    assert {"_spelling_list", "_respelt"} <= set(titles.__dict__)
+    assert not {"_spelling_list", "_respelt"} & set(titles.__getstate__())
     looked_up.clear()
     assert titles.respell("registerd nrse") == "registered nurse" and looked_up == []  # cached
     titles.clear_cache()
     assert titles.respell("registerd nrse") == "registered nurse" and len(looked_up) == 2
+
+
+def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_us_spellings() -> None:
+    from mapper.index import TitleIndex
+    from mapper.normalize import says_no_title
+    from mapper.signals import prepare
+
+    codes = ["21222", "22220", "75110", "42204", "12200"]
+    pairs = [
+        ("22220", "network system administrator"),
+        ("21222", "informatics security analyst"),
+        ("75110", "construction labourer"),
+        ("75110", "labour helper"),
+        ("42204", "nun"),
+        ("42204", "nonne"),  # the bilingual index's French titles
+        ("12200", "lieux de culte gardien"),
+        ("12200", "centre clerk"),
+    ]
+    english = [t for c, t in pairs if t not in ("nonne", "lieux de culte gardien")]
+    common = {"linux", "none", "scrum"}
+    titles = TitleIndex.build(pairs, codes, english_titles=english, common_words=common)
+    # Common English words are real words, not typos; they stay as written.
+    assert titles.respell("linux system administrator") == "linux system administrator"
+    assert titles.respell("none") == "none"
+    # A typo is read as an English title word, never as a French one.
+    without_common = TitleIndex.build(pairs, codes, english_titles=english)
+    assert without_common.respell("lieuz") == "lieuz"  # 'lieux' is in French titles only
+    assert (
+        without_common.respell("gardien de lieuz") == "gardien de lieux"
+    )  # ... which a French title may use
+    assert TitleIndex.build(pairs, codes).respell("lieuz") == "lieux"  # as older models read it
+    assert titles.respell("netwrk system administrater") == "network system administrator"
+    # American spellings are read as NOC's Canadian ones, common word or not.
+    assert titles.respell("construction laborer") == "construction labourer"
+    assert titles.respell("labor helper") == "labour helper"
+    assert titles.respell("center clerk") == "centre clerk"
+    # Placeholders and seniority alone say there is no title: the duties decide alone.
+    assert all(says_no_title(t) for t in ("none", "n a", "unknown", "senior", "junior senior"))
+    assert not any(says_no_title(t) for t in ("", "senior nurse", "nun"))
+    assert prepare("N/A", "Clean rooms", titles).title_norm == ""
+    assert prepare("Sr.", "", titles).title_norm == ""
+    assert prepare("Sr. Nun", "", titles).title_norm == "senior nun"
+
+
+def test_a_title_is_found_exactly_without_its_bracketed_word() -> None:
+    from mapper.index import TitleIndex
+
+    codes = ["31102", "32200", "11100"]
+    pairs = [
+        ("31102", "doctor of medicine (MD)"),
+        ("32200", "doctor of traditional Chinese medicine"),
+        ("11100", "chartered accountant (CA)"),
+        ("32200", "accountant"),
+        ("11100", "accountant (CPA)"),  # 'accountant' is another title as written: not taken over
+    ]
+    titles = TitleIndex.build(pairs, codes)
+    assert titles.exact["doctor of medicine"] == (0,)
+    assert titles.exact["doctor of medicine physician"] == (0,)  # as written ('MD' read as physician)
+    assert titles.exact["accountant"] == (1,)
+    assert titles.exact["chartered accountant"] == (2,)  # the acronym of the words before: dropped anyway
 
 
 def test_hyphenated_words_are_written_as_official_texts_write_them() -> None:
