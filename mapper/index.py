@@ -27,7 +27,7 @@ from mapper.normalize import (
     normalize_text,
     normalize_title,
     singular,
-    without_bracketed_word,
+    without_bracketed_acronym,
     words_written_apart,
 )
 from mapper.vectorize import Tfidf
@@ -49,9 +49,17 @@ RESPELL_MAX_WORDS = 12
 #: A word at least this common in English (Zipf scale: 3 = once per million words; wordfreq)
 #: is a real word, not a typo: 'Linux', 'Scrum', 'Agile', 'None' are not respelt.
 COMMON_WORD_ZIPF = 3.0
-#: American spellings and the Canadian ones NOC writes ('labor' -> 'labour', 'center' ->
-#: 'centre', 'counselor' -> 'counsellor', 'catalog' -> 'catalogue', 'license' -> 'licence').
-US_TO_CANADIAN = (("or", "our"), ("er", "re"), ("l", "ll"), ("og", "ogue"), ("ense", "ence"))
+#: American spellings and the Canadian ones NOC writes, where in a word each is written:
+#: 'labor(er)' -> 'labour(er)', 'center' -> 'centre', 'counselor' -> 'counsellor', 'catalog' ->
+#: 'catalogue', 'license' -> 'licence'. The places keep real words apart: 'forth' is no 'fourth'
+#: ('or' before 'th'), 'boer' no 'bore' ('er' after a vowel).
+US_TO_CANADIAN = (
+    (re.compile(r"(?<=[a-z])or(?=$|s$|ed$|er|ing|ite|able|ful)"), "our"),
+    (re.compile(r"(?<=[bcdfghjklmnpqrstvwxz])er(?=$|s$)"), "re"),
+    (re.compile(r"(?<=[aeiou])l(?=er|or|ing|ed$|ation)"), "ll"),
+    (re.compile(r"og$"), "ogue"),
+    (re.compile(r"ense(?=$|s$)"), "ence"),
+)
 _MAX_MEMO_WORDS = 100_000  # per memo of word lookups (respelt words, base forms)
 _QUALIFIER = re.compile(r"\s[-–]\s.*$|\s*\([^)]*\)\s*$")
 
@@ -201,10 +209,10 @@ class TitleIndex(_Transposed):
             titles.append(norm)
             display.append(title)
             row_code.append(position[code])
-        # A title is also found exactly without a bracketed word ('doctor of medicine (MD)'),
+        # A title is also found exactly without a bracketed acronym ('doctor of medicine (MD)'),
         # unless that is another title as written.
         for code, title in pairs:
-            bare = normalize_title(without_bracketed_word(title))
+            bare = normalize_title(without_bracketed_acronym(title))
             if bare and bare not in exact:
                 bare_exact[bare].add(position[code])
         for bare, found in bare_exact.items():
@@ -289,7 +297,7 @@ class TitleIndex(_Transposed):
         may be respelt into the French titles' words too; others into the English titles' only.
         """
         words = title.split()
-        french = any(w in FRENCH_FUNCTION_WORDS for w in words)
+        french = any(len(w) > 1 and w in FRENCH_FUNCTION_WORDS for w in words)  # not 'Class D'
         fixed = [
             w
             if w in self.word_idf or w in self.other_words or w in FUNCTION_WORDS
@@ -318,8 +326,8 @@ class TitleIndex(_Transposed):
         found = {
             variant
             for us, canadian in US_TO_CANADIAN
-            for k in range(len(word))
-            if word.startswith(us, k) and (variant := word[:k] + canadian + word[k + len(us) :]) in known
+            for match in us.finditer(word)
+            if (variant := word[: match.start()] + canadian + word[match.end() :]) in known
         }
         return min(found, key=lambda w: (self.word_idf[w], w)) if found else None
 

@@ -321,10 +321,16 @@ _PAREN_ACRONYM = re.compile(r"\(\s*([A-Za-z][A-Za-z.&]{1,14})\s*\)")
 _MINOR_WORDS = frozenset({"of", "and", "the", "de", "des", "du", "la", "le", "for", "&"})
 
 
-def without_bracketed_word(title: str) -> str:
-    """A published title without a bracketed word ('doctor of medicine (MD)' -> 'doctor of
-    medicine'): people write the title without it, and '(MD)' is read as 'physician'."""
-    return _PAREN_ACRONYM.sub(" ", title)
+def without_bracketed_acronym(title: str) -> str:
+    """A published title without a bracketed acronym ('doctor of medicine (MD)' -> 'doctor of
+    medicine'): people write the title without it, and '(MD)' is read as 'physician'. A bracketed
+    word that narrows the title ('content writer (technical)', 'notary (Quebec)') stays."""
+
+    def drop(match: re.Match) -> str:
+        letters = re.sub(r"[^A-Za-z]", "", match.group(1))
+        return " " if len(letters) >= 2 and letters.isupper() else match.group(0)
+
+    return _PAREN_ACRONYM.sub(drop, title)
 
 
 def _drop_acronyms(text: str) -> str:

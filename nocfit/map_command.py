@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
+from mapper.normalize import MAX_TITLE_CHARS
 from nocfit.model_store import ModelStore
 
 CHUNK = 256
@@ -93,6 +94,11 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
             file=out,
         )
         return
+    if len(title) > MAX_TITLE_CHARS:
+        print(
+            f"(only the first {MAX_TITLE_CHARS} characters of the title are read: give the rest as duties)",
+            file=out,
+        )
     if mapping.title_read_as:
         print(
             f"Title read as: {mapping.title_read_as} (misspelt words read as the closest official title words)",
@@ -211,7 +217,7 @@ def standard_streams(input_name: str, output_name: str) -> Iterator[tuple[Path, 
         if output_name == STDIO:
             output_path = Path(tmp, STDOUT_NAME)
         yield input_path, output_path
-        if output_name == STDIO:
+        if output_name == STDIO and output_path.exists():  # nothing written when every line was bad
             with output_path.open("rb") as result:
                 shutil.copyfileobj(result, sys.stdout.buffer)
             sys.stdout.buffer.flush()
@@ -348,13 +354,14 @@ def _lines(handle) -> Iterator[bytes]:
     """Lines of a binary file ending in LF or CRLF, or in a lone CR (classic Mac OS, and
     Excel's "CSV (Macintosh)"), which would otherwise make the whole file one line."""
     for raw in handle:
-        body = raw.rstrip(b"\r\n")
+        ending = b"\r\n" if raw.endswith(b"\r\n") else raw[-1:] if raw.endswith((b"\n", b"\r")) else b""
+        body = raw[: len(raw) - len(ending)]
         if b"\r" not in body:
             yield raw
             continue
-        pieces = body.split(b"\r")
+        pieces = body.split(b"\r")  # 'a\r\r\n' is two lines, the second empty
         yield from (piece + b"\n" for piece in pieces[:-1])
-        yield pieces[-1] + raw[len(body) :]
+        yield pieces[-1] + ending
 
 
 def _decoded_lines(handle) -> Iterator[tuple[int, str | None]]:
@@ -606,7 +613,8 @@ def print_batch_report(report: BatchReport, source: str, target: str, err: TextI
             file=err,
         )
     if not report.written:
-        print(f"nocfit map: every {unit} is bad: nothing mapped, {target} left as it was", file=err)
+        kept = "nothing written to standard output" if target == STDOUT_NAME else f"{target} left as it was"
+        print(f"nocfit map: every {unit} is bad: nothing mapped, {kept}", file=err)
         return
     if not report.mapped:
         print(f"nocfit map: note: {source} holds no {unit} to map", file=err)

@@ -20,6 +20,11 @@ def test_single_query_prints_a_table(cloned, capsys) -> None:
     assert main(["map", "Teacher"]) == 0  # a bare role word: a guess, though no close runner-up
     out = capsys.readouterr().out
     assert "! LOW CONFIDENCE: a best code at" in out and "the duties would help" in out
+    # The 1.00 note only where a 1.00 match is shown; a title past 300 characters says it was cut.
+    assert main(["map", "Tim Hortons Crew Member"]) == 0  # its closest titles are under 0.6
+    assert "(1.00:" not in capsys.readouterr().out
+    assert main(["map", "--title", "x " * 160 + "Registered Nurse"]) == 0
+    assert "only the first 300 characters of the title are read" in capsys.readouterr().out
 
 
 def test_table_shows_each_duty_line_and_what_coverage_counts(cloned, capsys) -> None:
@@ -482,6 +487,12 @@ def test_standard_input_and_output(cloned, tmp_path: Path) -> None:
     target = tmp_path / "out.csv"  # a file named for the output: its extension tells the format
     code, _, _ = _run_cli(["map", "--quiet", "--input", "-", "--output", str(target)], lines)
     assert code == 3 and target.read_text().splitlines()[1].startswith("a,1,31301,")
+
+    # Every line bad: nothing goes down the pipe, and each bad line is still named.
+    code, out, err = _run_cli(["map", "--quiet", "--input", "-", "--output", "-"], "{broken\n[1]\n")
+    assert (code, out) == (1, "")
+    assert "standard input, line 1:" in err and "standard input, line 2:" in err
+    assert "every line is bad: nothing mapped, nothing written to standard output" in err
 
     # A batch that cannot be read sends nothing down the pipe.
     code, out, err = _run_cli(

@@ -274,11 +274,18 @@ def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_u
         without_common.respell("gardien de lieuz") == "gardien de lieux"
     )  # ... which a French title may use
     assert TitleIndex.build(pairs, codes).respell("lieuz") == "lieux"  # as older models read it
+    assert without_common.respell("class d lieuz") == "class d lieuz"  # 'd' alone is no French word
     assert titles.respell("netwrk system administrater") == "network system administrator"
     # American spellings are read as NOC's Canadian ones, common word or not.
     assert titles.respell("construction laborer") == "construction labourer"
     assert titles.respell("labor helper") == "labour helper"
     assert titles.respell("center clerk") == "centre clerk"
+    # ... only where American spellings differ: 'forth' is not 'fourth', 'boer' not 'bore'.
+    # (The American-spelling reading comes before the common-word guard: it must not fire here.)
+    more = [*pairs, ("12200", "fourth class engineer"), ("12200", "bore miner")]
+    places = TitleIndex.build(more, codes, common_words={"forth", "boer"})
+    assert places.respell("back and forth driver") == "back and forth driver"
+    assert places.respell("boer") == "boer"
     # Placeholders and seniority alone say there is no title: the duties decide alone.
     assert all(says_no_title(t) for t in ("none", "n a", "unknown", "senior", "junior senior"))
     assert not any(says_no_title(t) for t in ("", "senior nurse", "nun"))
@@ -287,11 +294,12 @@ def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_u
     assert prepare("Sr. Nun", "", titles).title_norm == "senior nun"
 
 
-def test_a_title_is_found_exactly_without_its_bracketed_word() -> None:
+def test_a_title_is_found_exactly_without_its_bracketed_acronym() -> None:
     from mapper.index import TitleIndex
 
     codes = ["31102", "32200", "11100"]
     pairs = [
+        ("31102", "content writer (technical)"),  # a bracketed word that narrows the title stays
         ("31102", "doctor of medicine (MD)"),
         ("32200", "doctor of traditional Chinese medicine"),
         ("11100", "chartered accountant (CA)"),
@@ -303,6 +311,7 @@ def test_a_title_is_found_exactly_without_its_bracketed_word() -> None:
     assert titles.exact["doctor of medicine physician"] == (0,)  # as written ('MD' read as physician)
     assert titles.exact["accountant"] == (1,)
     assert titles.exact["chartered accountant"] == (2,)  # the acronym of the words before: dropped anyway
+    assert "content writer" not in titles.exact
 
 
 def test_hyphenated_words_are_written_as_official_texts_write_them() -> None:
