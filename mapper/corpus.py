@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
+
+from mapper.normalize import acronym_form, normalize_title, singular
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,26 @@ class NocCorpus:
         return digest.hexdigest()
 
 
+def acronym_titles(titles: Iterable[tuple[str, str]], title_words: Container[str]) -> list[tuple[str, str]]:
+    """(code, title) with the official acronym in place of its words, as people write it:
+    'CAD technician' for 'computer-assisted drafting (CAD) technician', 'RMT' for 'registered
+    massage therapist (RMT)'. Left out: an acronym that titles write as a word in lower case
+    ('PET' for positron emission tomography is not the 'pet' of 'pet groomer'; 'CAD', written
+    in capitals in 'CAD/CAM programmer', counts), and a form that is another group's title."""
+    titles = list(titles)
+    owners: dict[str, set[str]] = defaultdict(set)
+    for code, title in titles:
+        owners[normalize_title(title)].add(code)
+    found = []
+    for code, title in titles:
+        form = acronym_form(title)
+        if form is None or form[1].lower() in title_words:
+            continue
+        if owners.get(normalize_title(form[0]), {code}) <= {code}:
+            found.append((code, form[0]))
+    return found
+
+
 def french_gender_forms(title: str) -> list[str]:
     """The masculine and the feminine title that a French pair writes as one
     ('Chauffeur/chauffeuse de camion' -> 'Chauffeur de camion', 'Chauffeuse de camion'), or []
@@ -130,8 +153,6 @@ def without_subheadings(
     many official titles ('operators', 'supervisors') and does not start with a verb that
     starts longer duties.
     """
-    from mapper.normalize import normalize_title, singular
-
     own: dict[str, set[str]] = defaultdict(set)
     heads: Counter[str] = Counter()
     for code, title, kind in titles:

@@ -85,6 +85,15 @@ ABBREVIATIONS = {
     "np": "nurse practitioner",
     "cna": "nurse aide",
     "psw": "personal support worker",
+    # Canadian care and health acronyms that official titles write out in full
+    "hca": "health care aide",
+    "cyw": "child and youth worker",
+    "dsw": "developmental service worker",
+    "mlt": "medical laboratory technologist",
+    "rdh": "registered dental hygienist",
+    "cda": "certified dental assistant",
+    "slp": "speech-language pathologist",
+    "rece": "registered early childhood educator",
     "ece": "early childhood educator",
     "gp": "general practitioner",
     "md": "physician",
@@ -333,17 +342,35 @@ def without_bracketed_acronym(title: str) -> str:
     return _PAREN_ACRONYM.sub(drop, title)
 
 
+def _initials_start(text: str, match: re.Match) -> int | None:
+    """Where the words start that the bracketed acronym ``match`` abbreviates ('Research
+    Assistant (RA)': 0), or None when it is not their initials."""
+    letters = re.sub(r"[^A-Za-z]", "", match.group(1)).lower()
+    words = [
+        w for w in re.finditer(r"[^\W\d_]+", text[: match.start()]) if w.group(0).lower() not in _MINOR_WORDS
+    ]
+    if len(letters) < 2 or len(words) < len(letters):
+        return None
+    abbreviated = words[-len(letters) :]
+    return abbreviated[0].start() if "".join(w.group(0)[0].lower() for w in abbreviated) == letters else None
+
+
 def _drop_acronyms(text: str) -> str:
     """'Research Assistant (RA)' -> 'Research Assistant': a bracketed acronym of the words
     before it adds nothing but an unknown token (the official index writes '(R.N.)', '(MLA)')."""
+    return _PAREN_ACRONYM.sub(lambda m: " " if _initials_start(text, m) is not None else m.group(0), text)
 
-    def replace(match: re.Match) -> str:
-        letters = re.sub(r"[^A-Za-z]", "", match.group(1)).lower()
-        words = [w for w in re.findall(r"[^\W\d_]+", text[: match.start()]) if w.lower() not in _MINOR_WORDS]
-        initials = "".join(w[0].lower() for w in words[-len(letters) :])
-        return " " if len(letters) >= 2 and initials == letters else match.group(0)
 
-    return _PAREN_ACRONYM.sub(replace, text)
+def acronym_form(title: str) -> tuple[str, str] | None:
+    """(the title written with its bracketed acronym in place of the words it abbreviates, the
+    acronym), or None: 'computer-assisted drafting (CAD) technician' -> ('CAD technician', 'CAD'),
+    'registered massage therapist (RMT)' -> ('RMT', 'RMT')."""
+    for match in _PAREN_ACRONYM.finditer(title):
+        start = _initials_start(title, match)
+        if start is not None:
+            letters = re.sub(r"[^A-Za-z]", "", match.group(1))
+            return f"{title[:start]}{letters}{title[match.end() :]}".strip(), letters
+    return None
 
 
 @lru_cache(maxsize=100_000)

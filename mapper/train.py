@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import platform
 import random
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -26,7 +27,7 @@ import numpy as np
 
 from mapper.calibrate import Fusion
 from mapper.classifier import TextClassifier
-from mapper.corpus import NocCorpus, french_gender_forms
+from mapper.corpus import NocCorpus, acronym_titles, french_gender_forms
 from mapper.index import COMMON_WORD_ZIPF, CodeDocuments, DutyIndex, TitleIndex, strip_qualifier
 from mapper.model import FORMAT_VERSION, MapperModel
 from mapper.normalize import normalize_text, normalize_title
@@ -247,11 +248,17 @@ def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
     forms = [
         (c, f) for c, t, kind in corpus.titles if kind == "all_examples_fr" for f in french_gender_forms(t)
     ]
+    # ... and titles with an official acronym as the acronym people write ('CAD technician', 'RMT').
+    english = [(c, t) for c, t, kind in corpus.titles if kind != "all_examples_fr"]
+    # Words titles write in lower case ('pet groomer'), not as capitals ('CAD/CAM programmer').
+    title_words = {
+        w.lower() for _, t, _ in corpus.titles for w in re.findall(r"[^\W\d_]+", t) if not w.isupper()
+    }
     titles = TitleIndex.build(
-        [*((c, t) for c, t, _ in corpus.titles), *forms],
+        [*((c, t) for c, t, _ in corpus.titles), *forms, *acronym_titles(english, title_words)],
         codes,
         other_texts,
-        english_titles=[t for _, t, kind in corpus.titles if kind != "all_examples_fr"],
+        english_titles=[t for _, t in english],
         common_words=common_english_words(),
     )
     duties = DutyIndex.build(corpus.duties, codes)

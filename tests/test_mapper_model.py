@@ -109,7 +109,15 @@ def test_real_words_are_not_respelt_and_american_spellings_are_read_as_canadian(
     duties = "Drive a transport truck over long distances. Inspect the truck and its load."
     assert codes(model.map("N/A", duties)) == codes(model.map("", duties))
     assert codes(model.map("N/A", duties))[0] == "73300"
-    # A title is found exactly without its bracketed word: 'doctor of medicine (MD)'.
+    # Official acronyms as people write them: in an official title ('registered massage therapist
+    # (RMT)', 'electrical discharge machine (EDM) operator') or care acronyms titles write out.
+    for acronym, code in (("RMT", "32201"), ("HCA", "33102"), ("CYW", "42201"), ("MLT", "32120")):
+        assert codes(model.map(acronym))[0] == code, acronym
+    for acronym, code in (("EDM Operator", "94106"), ("CAD Technician", "22212")):  # found exactly
+        found = {s.code: s.method for s in model.map(acronym).suggestions[:2]}
+        assert found.get(code) == "exact_title", acronym
+    assert codes(model.map("Pet Groomer"))[0] == "65220"  # 'PET' (tomography) is not indexed as 'pet'
+    # A title is found exactly without its bracketed acronym: 'doctor of medicine (MD)'.
     doctor = model.map("Doctor of Medicine").suggestions[0]
     assert (doctor.code, doctor.method) == ("31102", "exact_title")
 

@@ -314,6 +314,26 @@ def test_a_title_is_found_exactly_without_its_bracketed_acronym() -> None:
     assert "content writer" not in titles.exact
 
 
+def test_titles_are_also_written_with_their_official_acronym() -> None:
+    from mapper.corpus import acronym_titles
+    from mapper.normalize import acronym_form
+
+    assert acronym_form("computer-assisted drafting (CAD) technician") == ("CAD technician", "CAD")
+    assert acronym_form("registered nurse (R.N.)") == ("RN", "RN")
+    assert acronym_form("content writer (technical)") is None  # no acronym
+    assert acronym_form("doctor of medicine (MD)") is None  # not the initials of the words before
+    titles = [
+        ("22212", "computer-assisted drafting (CAD) technician"),
+        ("32201", "registered massage therapist (RMT)"),
+        ("32120", "positron emission tomography (PET) technologist"),  # 'PET technologist' is no pet's
+        ("99999", "PET technologist"),  # ... and a form that is another group's title is left out
+        ("11111", "registered massage therapist"),
+    ]
+    found = acronym_titles(titles, title_words={"pet", "groomer"})
+    assert found == [("22212", "CAD technician"), ("32201", "RMT")]
+    assert acronym_titles(titles[2:4], title_words=set()) == []  # another group's title as written
+
+
 def test_hyphenated_words_are_written_as_official_texts_write_them() -> None:
     from mapper.normalize import join_hyphenated, words_written_apart
 
