@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -331,10 +331,8 @@ class TitleIndex(_Transposed):
         }
         return min(found, key=lambda w: (self.word_idf[w], w)) if found else None
 
-    def _spelling_vocabulary(self, *, french: bool) -> frozenset[str]:
-        if french or self.spelling_words is None:
-            return frozenset(self.word_idf)
-        return self.spelling_words
+    def _spelling_vocabulary(self, *, french: bool) -> Container[str]:
+        return self.word_idf if french or self.spelling_words is None else self.spelling_words
 
     def _written_apart_title(self, word: str) -> str | None:
         """Two words that official titles write apart, written as one ('farmhand' -> 'farm

@@ -330,13 +330,18 @@ _PAREN_ACRONYM = re.compile(r"\(\s*([A-Za-z][A-Za-z.&]{1,14})\s*\)")
 _MINOR_WORDS = frozenset({"of", "and", "the", "de", "des", "du", "la", "le", "for", "&"})
 
 
+def _acronym_letters(match: re.Match) -> str:
+    """The letters of a bracketed acronym as written ('(R.N.)' -> 'RN')."""
+    return re.sub(r"[^A-Za-z]", "", match.group(1))
+
+
 def without_bracketed_acronym(title: str) -> str:
     """A published title without a bracketed acronym ('doctor of medicine (MD)' -> 'doctor of
     medicine'): people write the title without it, and '(MD)' is read as 'physician'. A bracketed
     word that narrows the title ('content writer (technical)', 'notary (Quebec)') stays."""
 
     def drop(match: re.Match) -> str:
-        letters = re.sub(r"[^A-Za-z]", "", match.group(1))
+        letters = _acronym_letters(match)
         return " " if len(letters) >= 2 and letters.isupper() else match.group(0)
 
     return _PAREN_ACRONYM.sub(drop, title)
@@ -345,7 +350,7 @@ def without_bracketed_acronym(title: str) -> str:
 def _initials_start(text: str, match: re.Match) -> int | None:
     """Where the words start that the bracketed acronym ``match`` abbreviates ('Research
     Assistant (RA)': 0), or None when it is not their initials."""
-    letters = re.sub(r"[^A-Za-z]", "", match.group(1)).lower()
+    letters = _acronym_letters(match).lower()
     words = [
         w for w in re.finditer(r"[^\W\d_]+", text[: match.start()]) if w.group(0).lower() not in _MINOR_WORDS
     ]
@@ -368,7 +373,7 @@ def acronym_form(title: str) -> tuple[str, str] | None:
     for match in _PAREN_ACRONYM.finditer(title):
         start = _initials_start(title, match)
         if start is not None:
-            letters = re.sub(r"[^A-Za-z]", "", match.group(1))
+            letters = _acronym_letters(match)
             return f"{title[:start]}{letters}{title[match.end() :]}".strip(), letters
     return None
 

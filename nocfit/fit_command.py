@@ -102,7 +102,7 @@ def write_results(assessment, path: Path) -> int:
 
 def run(input_path: Path, *, as_of: dt.date | None, output: Path | None, out: TextIO | None = None) -> int:
     from nocfit.assess import assess_file
-    from nocfit.output_file import OutputPathError, check_output_path
+    from nocfit.output_file import OutputPathError, batch_exit_code, check_output_path
 
     out = out or sys.stdout
     if input_path.is_dir():
@@ -131,7 +131,4 @@ def run(input_path: Path, *, as_of: dt.date | None, output: Path | None, out: Te
         except OutputPathError as exc:
             raise FitSetupError(str(exc)) from None
         print(f"\nwrote {n} assessment(s) to {output}", file=out)
-    # As `nocfit map`: 3 when some lines were rejected, 1 when every one was (nothing assessed).
-    if not assessment.rejects:
-        return 0
-    return 3 if assessment.candidates else 1
+    return batch_exit_code(done=len(assessment.candidates), bad=len(assessment.rejects))

@@ -36,11 +36,13 @@ class MapInputError(ValueError):
 @dataclass
 class BatchItem:
     line: int
-    id: str
+    given_id: str | int  # as given: JSON Lines output keeps an integer id an integer
     title: str
     duties: str
-    #: The id as given (JSON Lines output keeps an integer id an integer).
-    given_id: str | int = ""
+
+    @property
+    def id(self) -> str:
+        return str(self.given_id)
 
 
 def load_model(path: Path | None = None):
@@ -347,7 +349,7 @@ def _item(line: int, row: object) -> BatchItem:
     title, duties = _text(row.get("title"), "title"), _text(row.get("duties"), "duties")
     if not (title.strip() or duties.strip()):
         raise ValueError("title and duties are both empty")
-    return BatchItem(line, item_id, title, duties, raw_id)
+    return BatchItem(line, raw_id, title, duties)
 
 
 def _lines(handle) -> Iterator[bytes]:
@@ -590,10 +592,9 @@ class BatchReport:
 
     @property
     def exit_code(self) -> int:
-        """0: every line mapped; 3: written, but some lines were bad; 1: nothing mapped."""
-        if not self.errors:
-            return 0
-        return 3 if self.mapped else 1
+        from nocfit.output_file import batch_exit_code
+
+        return batch_exit_code(done=self.mapped, bad=len(self.errors))
 
 
 class _NothingMapped(Exception):

@@ -31,6 +31,15 @@ def check_output_path(path: Path, *, input_path: Path | None = None) -> None:
             break
 
 
+def batch_exit_code(*, done: int, bad: int) -> int:
+    """Exit code of a command that reads a file line by line (`nocfit map`, `nocfit fit`): 0
+    when no line was bad, 3 when some were (the rest was done and written), 1 when nothing was
+    done because every line was bad (and the output file was left as it was)."""
+    if not bad:
+        return 0
+    return 3 if done else 1
+
+
 @contextlib.contextmanager
 def written_whole(path: Path, *, newline: str | None = None) -> Iterator[TextIO]:
     """A text stream for ``path`` (UTF-8) that replaces the file only when the block succeeds."""
