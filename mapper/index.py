@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Sequence
@@ -20,8 +21,9 @@ import scipy.sparse as sp
 from mapper.normalize import (
     FRENCH_FUNCTION_WORDS,
     FUNCTION_WORDS,
-    HEAD_READINGS,
     IRREGULAR_PAST,
+    SENIORITY_WORDS,
+    abbreviation_readings,
     base_form,
     join_hyphenated,
     normalize_text,
@@ -263,16 +265,36 @@ class TitleIndex(_Transposed):
         total = sum(weights.values())
         return [sum(v for w, v in weights.items() if w in self.code_vocab[code]) / total for code in codes]
 
-    def official_head(self, title: str) -> str:
-        """A normalised title whose last word has another reading that makes it an official title,
-        read that way ('network administrative', from 'Network Admin' -> 'network
-        administrator'); any other title as it is ('legal administrative')."""
-        words = title.split()
-        if words and words[-1] in HEAD_READINGS and title not in self.exact:
-            other = " ".join([*words[:-1], HEAD_READINGS[words[-1]]])
-            if other in self.exact:
-                return other
-        return title
+    def read(self, title: str) -> tuple[str, str]:
+        """A published title normalised (abbreviations read as official titles read them,
+        ``OTHER_READINGS``) and then respelt: ('netwrk administrator', 'network administrator')
+        from 'Netwrk Admin'.
+
+        Of the ways to read its abbreviations, the first that makes an official title (once
+        respelt) is taken; else the one with the most word pairs that official titles use
+        ('acct exec': 'account executive', not 'accountant executive'); on a tie the usual one.
+        """
+        written = [normalize_title(title, r) for r in abbreviation_readings(title)]
+        read = [self.respell(w) for w in written]
+        if len(read) == 1:
+            return written[0], read[0]
+        best = next((k for k, r in enumerate(read) if r in self.exact), None)
+        if best is None:
+            counts = [self._title_pairs(r) for r in read]
+            best = counts.index(max(counts))
+        return written[best], read[best]
+
+    def _title_pairs(self, title: str) -> int:
+        """How many of a normalised title's adjacent word pairs at least two official titles use
+        (one title's pair is too thin: 'administration supervisor' is only a 'lease
+        administration supervisor'); not those with a seniority or function word ('senior
+        engineer' says nothing of 'eng')."""
+        plain = [w for w in title.split() if w not in SENIORITY_WORDS and w not in FUNCTION_WORDS]
+        vocabulary, idf = self.vectorizer.vocabulary, self.vectorizer.idf
+        # scikit-learn's smoothed idf of a term in two of the n rows: ln((1 + n) / 3) + 1
+        in_two_rows = np.log((1 + len(self.titles)) / 3) + 1 + 1e-4
+        ids = [vocabulary.get(f"{a} {b}") for a, b in itertools.pairwise(plain)]
+        return sum(j is not None and idf[j] <= in_two_rows for j in ids)
 
     def join_hyphenated(self, title: str) -> str:
         """The published ``title`` with 'X-Y' written 'XY' where that is a word of official texts

@@ -11,6 +11,7 @@ every function here runs in bounded time.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -108,6 +109,7 @@ ABBREVIATIONS = {
     "dba": "database administrator",
     "sysadmin": "system administrator",
     "sys": "system",
+    "vet": "veterinarian",
     "ux": "user experience",
     "ui": "user interface",
     "ai": "artificial intelligence",
@@ -149,11 +151,33 @@ ABBREVIATIONS = {
     "r&d": "research and development",
     "p&c": "property and casualty",
 }
-#: Expansions that official titles also use as another word at the end of a title: "admin" is
-#: administrative work ("Admin Assistant", "Legal Admin", "Sales and Admin") but a network
-#: administrator in "Network Admin". ``TitleIndex.official_head`` takes the other word only when
-#: that makes an official title.
-HEAD_READINGS = {"administrative": "administrator"}
+#: Abbreviations with other readings than ABBREVIATIONS' one: "admin" is administrative work in
+#: "Admin Assistant" but a network administrator in "Network Admin", "acct" an account in "Acct
+#: Exec", "eng" engineering in "Eng Mgr", "tech" technical in "Tech Support". ``TitleIndex.read``
+#: takes another reading only when it makes an official title, or more of the word pairs that
+#: official titles use.
+OTHER_READINGS = {
+    "admin": ("administrator", "administration"),
+    "adm": ("administrator", "administration"),
+    "acct": ("account", "accounting"),
+    "tech": ("technical", "technology", "technologist"),
+    "eng": ("engineering",),
+    "dev": ("development",),
+    "prod": ("product",),
+    "coord": ("coordination",),
+    "sys": ("systems",),
+    "vet": ("veterinary",),
+    "elec": ("electrician", "electronics"),
+    "mech": ("mechanic",),
+    "fin": ("finance",),
+}
+#: At most this many readings of one title are compared (each abbreviation multiplies them).
+MAX_READINGS = 16
+#: A cheap test on the title as written, before folding it: most titles have no such abbreviation.
+_MAY_HAVE_OTHER_READINGS = re.compile(
+    r"(?<![^\W_])(?:" + "|".join(sorted(OTHER_READINGS)) + r")(?![^\W_])", re.IGNORECASE
+)
+Readings = tuple[tuple[str, str], ...]  # (abbreviation, reading) pairs for normalize_title
 
 # Words that mark a grade or contract, not an occupation: numerals always; 'level', 'grade' and
 # 'step' only before a numeral ("Clerk Grade 3"), since official titles use them otherwise
@@ -245,14 +269,18 @@ def singular(word: str) -> str:
 #: Abbreviations that are everyday words in sentences, so expanded in titles only: in duty text
 #: 'assist' is a verb (the first word of 142 NOC main duties), 'it' a pronoun, 'pm' a time,
 #: 'ml' a quantity. 'IT' in capitals is still read as information technology.
-TITLE_ONLY_ABBREVIATIONS = frozenset({"assist", "it", "op", "pm", "ml"})
+TITLE_ONLY_ABBREVIATIONS = frozenset({"assist", "it", "op", "pm", "ml", "vet"})
 _CAPITAL_IT = re.compile(r"\bIT\b")
 
 
-def _expand(tokens: list[str], keep: frozenset[str] = frozenset()) -> list[str]:
+def _expand(tokens: list[str], keep: frozenset[str] = frozenset(), readings: Readings = ()) -> list[str]:
+    chosen = dict(readings)
     out: list[str] = []
     for token in tokens:
-        out.extend([token] if token in keep else ABBREVIATIONS.get(token, token).split())
+        if token in keep:
+            out.append(token)
+        else:
+            out.extend((chosen.get(token) or ABBREVIATIONS.get(token, token)).split())
     return out
 
 
@@ -280,9 +308,22 @@ def _invert_comma(text: str) -> str:
     return text
 
 
-def normalize_title(text: str) -> str:
-    """Canonical form of a job title (also used for index titles)."""
-    return _normalize_title(text[:MAX_TITLE_CHARS])
+def normalize_title(text: str, readings: Readings = ()) -> str:
+    """Canonical form of a job title (also used for index titles); ``readings`` reads some
+    abbreviations otherwise than ABBREVIATIONS does (one of ``abbreviation_readings``)."""
+    return _normalize_title(text[:MAX_TITLE_CHARS], readings)
+
+
+def abbreviation_readings(text: str) -> list[Readings]:
+    """Every way of reading the title's abbreviations that have OTHER_READINGS (at most
+    MAX_READINGS), the usual reading first; ``[()]`` when there is nothing to choose."""
+    if not _MAY_HAVE_OTHER_READINGS.search(text[:MAX_TITLE_CHARS]):
+        return [()]
+    tokens = _NON_WORD.sub(" ", fold(text[:MAX_TITLE_CHARS])).split()
+    found = [t for t in dict.fromkeys(tokens) if t in OTHER_READINGS]
+    options = [(ABBREVIATIONS[t], *OTHER_READINGS[t]) for t in found]
+    combos = itertools.islice(itertools.product(*options), MAX_READINGS)
+    return [tuple(zip(found, combo, strict=True)) for combo in combos] if found else [()]
 
 
 #: Words that say nothing about an occupation: articles, prepositions, conjunctions, pronouns
@@ -379,7 +420,7 @@ def acronym_form(title: str) -> tuple[str, str] | None:
 
 
 @lru_cache(maxsize=100_000)
-def _normalize_title(text: str) -> str:
+def _normalize_title(text: str, readings: Readings = ()) -> str:
     text = fold(_drop_acronyms(_join_initials(text)))
     text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
     text = re.sub(r"\bw/", "with ", text)
@@ -391,7 +432,7 @@ def _normalize_title(text: str) -> str:
         text = without_terms
     text = _invert_comma(text)
     tokens = [t.strip("&") or t for t in _NON_WORD.sub(" ", text).split()]
-    tokens = _expand([t for t in tokens if t and t != "&"])
+    tokens = _expand([t for t in tokens if t and t != "&"], readings=readings)
     kept = _without_grades(tokens)
     tokens = kept or tokens
     tokens = [singular(t) for t in tokens]

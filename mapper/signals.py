@@ -97,26 +97,25 @@ def prepare(
     title: str, duties: str, titles: TitleIndex | None = None, duty_index: DutyIndex | None = None
 ) -> Prepared:
     """Normalise a query. With the title index, commas may separate roles (its role heads),
-    hyphenated words are written as NOC writes them, and misspelt title words are respelt
-    (``TitleIndex.respell``); with the duty index, duty verbs are read in their base form
+    hyphenated words are written as NOC writes them, abbreviations are read as official titles
+    read them and misspelt title words are respelt (``TitleIndex.read``); with the duty index, duty verbs are read in their base form
     (``DutyIndex.read``)."""
     title = title or ""
     duties = duties or ""
     role_heads = titles.role_heads if titles is not None else frozenset()
-    respell = titles.respell if titles is not None else (lambda text: text)
-    official = titles.official_head if titles is not None else (lambda text: text)
     # 'Book-keeper' is NOC's 'bookkeeper' (TitleIndex.join_hyphenated)
     written = titles.join_hyphenated(title) if titles is not None else title
     if says_no_title(normalize_title(written)):  # "N/A", "None", "Sr.": the duties decide alone
         written = ""
 
-    def read(text: str) -> str:  # after respelling too: "Netwrk Admin" is a network administrator
-        return official(respell(text))
+    def read(text: str) -> tuple[str, str]:  # (as written, as read)
+        if titles is None:
+            return normalize_title(text), normalize_title(text)
+        return titles.read(text)
 
-    roles = [read(normalize_title(r)) for r in split_roles(written, role_heads)]
+    roles = [read(r)[1] for r in split_roles(written, role_heads)]
     roles = [r for r in roles if r]
-    as_written = official(normalize_title(written))  # an official reading is not a respelling
-    title_norm = read(as_written)
+    as_written, title_norm = read(written)  # a reading of an abbreviation is not a respelling
     return Prepared(
         title=title,
         duties=duties,

@@ -99,6 +99,21 @@ def test_miss_benchmark_sorts_every_miss(refreshed: dict[str, str], few_items: P
     assert all(m["kind"] in MISS_KINDS for m in report["misses"])
 
 
+def test_seed_ensemble_of_a_model_with_itself_scores_as_the_model(
+    refreshed: dict[str, str], few_items: Path, tmp_path: Path
+) -> None:
+    model_file = str(Path(refreshed["NOCFIT_MODELS"]) / "current.pkl")
+    report = run_benchmark(
+        "seed_ensemble.py", ["--data", str(few_items), model_file, model_file], refreshed, tmp_path
+    )
+    items = read_labelled(few_items)
+    expected = score(*rank_items(MapperModel.load(Path(model_file)), items), items)
+    alone, pair = report["averages"]
+    assert (alone["models"], pair["models"]) == (1, 2)
+    for row in (alone, pair):
+        assert row["mean"] == pytest.approx([expected.top1, expected.top5, expected.ece])
+
+
 def test_a_file_that_cannot_be_scored_stops_with_the_reason(
     refreshed: dict[str, str], tmp_path: Path
 ) -> None:

@@ -33,6 +33,22 @@ def test_clear_titles_map_to_their_unit_group(model: MapperModel) -> None:
     assert "31301" in codes(model.map("infirmière autorisée"))[:3]  # official French titles
 
 
+def test_abbreviations_are_read_as_official_titles_read_them(model: MapperModel) -> None:
+    """'Eng' is an engineer in 'Software Eng' but engineering in 'Eng Mgr'; each of these was a
+    wrong group first before ('Eng Mgr': civil engineers, 'Vet Tech': geological technicians)."""
+    for title, code in [
+        ("Eng Mgr", "20010"),  # the official 'engineering manager'
+        ("Software Eng", "21231"),
+        ("Vet Tech", "32104"),  # 'veterinary technician'
+        ("Vet", "31103"),
+        ("Tech Writer", "51112"),  # 'technical writer'
+    ]:
+        mapping = model.map(title, evidence=False)
+        assert codes(mapping)[0] == code and mapping.suggestions[0].method == "exact_title", title
+    # no official title either way: the word pairs that official titles use ('account manager')
+    assert codes(model.map("Key Acct Mgr", evidence=False))[0] == "60010"
+
+
 def test_admin_is_an_administrator_only_where_official_titles_say_so(model: MapperModel) -> None:
     network = model.map("Network Admin II")  # the official "network administrator"
     assert codes(network)[0] == "22220" and network.suggestions[0].method == "exact_title"

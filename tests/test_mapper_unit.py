@@ -53,7 +53,7 @@ from warehouse import schema
         ("Grade school teacher", "grade school teacher"),
         ("&lt;b&gt;Manager&lt;/b&gt;", "manager"),  # an escaped tag is a tag
         ("Admin Assistant", "administrative assistant"),
-        ("Legal Admin", "legal administrative"),  # see TitleIndex.official_head for 'Network Admin'
+        ("Legal Admin", "legal administrative"),  # see TitleIndex.read for 'Network Admin'
     ],
 )
 def test_normalize_title(raw: str, expected: str) -> None:
@@ -312,6 +312,39 @@ def test_a_title_is_found_exactly_without_its_bracketed_acronym() -> None:
     assert titles.exact["accountant"] == (1,)
     assert titles.exact["chartered accountant"] == (2,)  # the acronym of the words before: dropped anyway
     assert "content writer" not in titles.exact
+
+
+def test_abbreviations_are_read_as_official_titles_read_them() -> None:
+    from mapper.index import TitleIndex
+    from mapper.normalize import MAX_READINGS, abbreviation_readings
+
+    assert abbreviation_readings("Payroll Clerk") == [()]
+    assert abbreviation_readings("Sr. Eng Mgr") == [(("eng", "engineer"),), (("eng", "engineering"),)]
+    assert normalize_title("Eng Mgr", (("eng", "engineering"),)) == "engineering manager"
+    assert len(abbreviation_readings("admin tech acct sys prod dev")) == MAX_READINGS  # bounded
+    codes = ["22220", "20010", "11202", "72603", "13110", "11100", "13100"]
+    pairs = [
+        ("22220", "network administrator"),
+        ("20010", "engineering manager"),
+        ("20010", "civil engineering manager"),
+        ("11202", "advertising account executive"),
+        ("11202", "media account executive"),
+        ("72603", "senior engineer"),
+        ("13110", "administrative assistant"),
+        ("11100", "tax accountant"),
+        ("13100", "lease administration supervisor"),
+    ]
+    titles = TitleIndex.build(pairs, codes)
+    # an official title: the first reading that makes one ...
+    assert titles.read("Network Admin") == ("network administrator", "network administrator")
+    assert titles.read("Admin Assistant") == ("administrative assistant",) * 2
+    # ... once respelt (the reading as written keeps the typo: a respelling is shown to the user)
+    assert titles.read("Netwrk Admin") == ("netwrk administrator", "network administrator")
+    # else the word pairs that two official titles use, a seniority word's aside; else the usual one
+    assert titles.read("Acct Exec")[1] == "account executive"
+    assert titles.read("Sr Eng Mgr")[1] == "senior engineering manager"
+    assert titles.read("Acct")[1] == "accountant"
+    assert titles.read("Admin Supv")[1] == "administrative supervisor"  # one title's pair is too thin
 
 
 def test_titles_are_also_written_with_their_official_acronym() -> None:
