@@ -359,12 +359,32 @@ PLACEHOLDER_TITLES = frozenset(
 )  # fmt: skip
 #: Words that say how senior a job is, not what it is: "Sr." or "Junior" alone is no title.
 SENIORITY_WORDS = frozenset({"senior", "junior", "intermediate"})
+#: Titles (normalised) that name a status, not an occupation: "Volunteer", "Co-op Student",
+#: "Retired", "Stay-at-home Parent" say nothing of the work done, so the duties decide, as for a
+#: placeholder. (Each was mapped with confidence: "Stay-at-home Parent" to home child care
+#: providers at 86%.) None is an official title; 'intern' and 'homemaker' are, so are not here.
+STATUS_TITLES = frozenset(
+    {
+        "volunteer", "retired", "retiree", "self employed", "freelancer", "freelance", "job seeker",
+        "stay at home parent", "stay at home mom", "stay at home mother", "stay at home dad",
+        "stay at home father", "housewife", "househusband", "maternity leave", "parental leave",
+        "on leave", "sabbatical",
+    }
+)  # fmt: skip
+#: A student with no occupation named ("Co-op Student", "Summer Student"; "Full-time Student" is
+#: 'student' once the contract words go). "Graduate student" is not here: NOC writes
+#: 'graduate' for assistants' work ('graduate assistant').
+_STUDENT_STATUS = re.compile(
+    r"^(?:(?:coop|summer|international|university|college|high school|secondary school|exchange)\s)*student$"
+)
 
 
 def says_no_title(title_norm: str) -> bool:
-    """Whether a normalised title is a placeholder or only seniority words."""
+    """Whether a normalised title is a placeholder, a status or only seniority words."""
     words = title_norm.split()
-    return title_norm in PLACEHOLDER_TITLES or bool(words) and all(w in SENIORITY_WORDS for w in words)
+    if title_norm in PLACEHOLDER_TITLES or title_norm in STATUS_TITLES or _STUDENT_STATUS.match(title_norm):
+        return True
+    return bool(words) and all(w in SENIORITY_WORDS for w in words)
 
 
 _PAREN_ACRONYM = re.compile(r"\(\s*([A-Za-z][A-Za-z.&]{1,14})\s*\)")
@@ -424,6 +444,7 @@ def _normalize_title(text: str, readings: Readings = ()) -> str:
     text = fold(_drop_acronyms(_join_initials(text)))
     text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
     text = re.sub(r"\bw/", "with ", text)
+    text = _CO_OP.sub("coop", text)  # not 'co' and 'op', the operator abbreviation
     text = _TRAILING_CONTRACT.sub(" ", _CONTRACT.sub(" ", text))
     # "Welder - contract" is a welder; but "contract manager" is an official title, and
     # cutting it to a bare "manager" would make it an exact match for every manager.
@@ -437,6 +458,9 @@ def _normalize_title(text: str, readings: Readings = ()) -> str:
     tokens = kept or tokens
     tokens = [singular(t) for t in tokens]
     return _rewrite_of(" ".join(tokens))
+
+
+_CO_OP = re.compile(r"\bco[\s-]+ops?\b")
 
 
 def _join_initials(text: str) -> str:

@@ -107,13 +107,17 @@ def prepare(
     written = titles.join_hyphenated(title) if titles is not None else title
     if says_no_title(normalize_title(written)):  # "N/A", "None", "Sr.": the duties decide alone
         written = ""
+    pieces = split_roles(written, role_heads)
+    kept = [p for p in pieces if not says_no_title(normalize_title(p))]
+    if len(kept) < len(pieces):  # "Student / Barista" is a barista
+        written = " / ".join(kept)
 
     def read(text: str) -> tuple[str, str]:  # (as written, as read)
         if titles is None:
             return normalize_title(text), normalize_title(text)
         return titles.read(text)
 
-    roles = [read(r)[1] for r in split_roles(written, role_heads)]
+    roles = [read(r)[1] for r in kept]
     roles = [r for r in roles if r]
     as_written, title_norm = read(written)  # a reading of an abbreviation is not a respelling
     return Prepared(

@@ -125,6 +125,14 @@ def test_real_words_are_not_respelt_and_american_spellings_are_read_as_canadian(
     duties = "Drive a transport truck over long distances. Inspect the truck and its load."
     assert codes(model.map("N/A", duties)) == codes(model.map("", duties))
     assert codes(model.map("N/A", duties))[0] == "73300"
+    # So are statuses that are no occupation ("Stay-at-home Parent" was home child care providers
+    # at 86%, "Co-op Student" educational counsellors at 86%); none is an official title.
+    from mapper.normalize import STATUS_TITLES
+
+    assert not STATUS_TITLES & model.parts.titles.exact.keys()
+    for status in ("Volunteer", "Co-op Student", "Stay-at-home Parent", "Retired", "Freelancer"):
+        assert model.map(status).suggestions == [], status
+    assert codes(model.map("Summer Student", duties)) == codes(model.map("", duties))
     # Official acronyms as people write them: in an official title ('registered massage therapist
     # (RMT)', 'electrical discharge machine (EDM) operator') or care acronyms titles write out.
     for acronym, code in (("RMT", "32201"), ("HCA", "33102"), ("CYW", "42201"), ("MLT", "32120")):

@@ -54,6 +54,9 @@ from warehouse import schema
         ("&lt;b&gt;Manager&lt;/b&gt;", "manager"),  # an escaped tag is a tag
         ("Admin Assistant", "administrative assistant"),
         ("Legal Admin", "legal administrative"),  # see TitleIndex.read for 'Network Admin'
+        ("Co-op Placement Officer", "coop placement officer"),  # 'op' is no operator here
+        ("Co-ops Coordinator", "coop coordinator"),
+        ("Machine Op", "machine operator"),
     ],
 )
 def test_normalize_title(raw: str, expected: str) -> None:
@@ -289,6 +292,13 @@ def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_u
     # Placeholders and seniority alone say there is no title: the duties decide alone.
     assert all(says_no_title(t) for t in ("none", "n a", "unknown", "senior", "junior senior"))
     assert not any(says_no_title(t) for t in ("", "senior nurse", "nun"))
+    # ... and so do statuses that are no occupation
+    statuses = ("Volunteer", "Co-op Student", "Summer Student", "Full-time Student", "Stay-at-home Parent")
+    assert all(says_no_title(normalize_title(t)) for t in statuses)
+    occupations = ("Volunteer Coordinator", "Graduate Student", "Student Monitor", "Intern", "Homemaker")
+    assert not any(says_no_title(normalize_title(t)) for t in occupations)
+    barista = prepare("Student / Barista", "", titles)
+    assert (barista.title_norm, barista.roles) == ("barista", [])  # one role: the barista
     assert prepare("N/A", "Clean rooms", titles).title_norm == ""
     assert prepare("Sr.", "", titles).title_norm == ""
     assert prepare("Sr. Nun", "", titles).title_norm == "senior nun"
