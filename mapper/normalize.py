@@ -184,6 +184,8 @@ Readings = tuple[tuple[str, str], ...]  # (abbreviation, reading) pairs for norm
 # ("grade school teacher", "grade tamper").
 GRADE_NUMERALS = frozenset("i ii iii iv v vi 1 2 3 4 5".split())
 GRADE_NOUNS = frozenset("level grade step".split())
+#: "Co-op" (work placements, co-operatives), one word: not 'co' and 'op', the operator abbreviation.
+_CO_OP = re.compile(r"\bco[\s-]+ops?\b")
 #: Initials written with dots ("V.P.", "I.T.", "R.N."), read as the plain acronym.
 _DOTTED_INITIALS = re.compile(r"(?<![\w.])([A-Za-z](?:\.[A-Za-z])+)\.?(?!\w)")
 _CONTRACT = re.compile(
@@ -444,7 +446,7 @@ def _normalize_title(text: str, readings: Readings = ()) -> str:
     text = fold(_drop_acronyms(_join_initials(text)))
     text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
     text = re.sub(r"\bw/", "with ", text)
-    text = _CO_OP.sub("coop", text)  # not 'co' and 'op', the operator abbreviation
+    text = _CO_OP.sub("coop", text)
     text = _TRAILING_CONTRACT.sub(" ", _CONTRACT.sub(" ", text))
     # "Welder - contract" is a welder; but "contract manager" is an official title, and
     # cutting it to a bare "manager" would make it an exact match for every manager.
@@ -458,9 +460,6 @@ def _normalize_title(text: str, readings: Readings = ()) -> str:
     tokens = kept or tokens
     tokens = [singular(t) for t in tokens]
     return _rewrite_of(" ".join(tokens))
-
-
-_CO_OP = re.compile(r"\bco[\s-]+ops?\b")
 
 
 def _join_initials(text: str) -> str:

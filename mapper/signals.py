@@ -96,10 +96,11 @@ class Prepared:
 def prepare(
     title: str, duties: str, titles: TitleIndex | None = None, duty_index: DutyIndex | None = None
 ) -> Prepared:
-    """Normalise a query. With the title index, commas may separate roles (its role heads),
-    hyphenated words are written as NOC writes them, abbreviations are read as official titles
-    read them and misspelt title words are respelt (``TitleIndex.read``); with the duty index, duty verbs are read in their base form
-    (``DutyIndex.read``)."""
+    """Normalise a query. A placeholder or a status is no title, nor a role (``says_no_title``).
+    With the title index, commas may separate roles (its role heads), hyphenated words are
+    written as NOC writes them, abbreviations are read as official titles read them and
+    misspelt title words are respelt (``TitleIndex.read``); with the duty index, duty verbs are
+    read in their base form (``DutyIndex.read``)."""
     title = title or ""
     duties = duties or ""
     role_heads = titles.role_heads if titles is not None else frozenset()
