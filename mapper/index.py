@@ -270,9 +270,10 @@ class TitleIndex(_Transposed):
         ``OTHER_READINGS``) and then respelt: ('netwrk administrator', 'network administrator')
         from 'Netwrk Admin'.
 
-        Of the ways to read its abbreviations, the first that makes an official title (once
-        respelt) is taken; else the one with the most word pairs that official titles use
-        ('acct exec': 'account executive', not 'accountant executive'); on a tie the usual one.
+        Of the ways to read its abbreviations (``abbreviation_readings``, usual readings first),
+        the first that makes an official title (once respelt) is taken; else the one with the
+        most word pairs that official titles use ('acct exec': 'account executive', not
+        'accountant executive'); on a tie the first of them, so the usual one when it is tied.
         """
         written = [normalize_title(title, r) for r in abbreviation_readings(title)]
         read = [self.respell(w) for w in written]

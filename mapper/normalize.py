@@ -319,9 +319,10 @@ def normalize_title(text: str, readings: Readings = ()) -> str:
 def abbreviation_readings(text: str) -> list[Readings]:
     """Every way of reading the title's abbreviations that have OTHER_READINGS (at most
     MAX_READINGS), the usual reading first; ``[()]`` when there is nothing to choose."""
-    if not _MAY_HAVE_OTHER_READINGS.search(text[:MAX_TITLE_CHARS]):
+    text = text[:MAX_TITLE_CHARS]
+    if text.isascii() and not _MAY_HAVE_OTHER_READINGS.search(text):  # else folding may make one
         return [()]
-    tokens = _NON_WORD.sub(" ", fold(text[:MAX_TITLE_CHARS])).split()
+    tokens = _NON_WORD.sub(" ", fold(text)).split()
     found = [t for t in dict.fromkeys(tokens) if t in OTHER_READINGS]
     options = [(ABBREVIATIONS[t], *OTHER_READINGS[t]) for t in found]
     combos = itertools.islice(itertools.product(*options), MAX_READINGS)
@@ -370,23 +371,31 @@ STATUS_TITLES = frozenset(
         "volunteer", "retired", "retiree", "self employed", "freelancer", "freelance", "job seeker",
         "stay at home parent", "stay at home mom", "stay at home mother", "stay at home dad",
         "stay at home father", "housewife", "househusband", "maternity leave", "parental leave",
-        "on leave", "sabbatical",
+        "on leave", "sabbatical", "coop",
     }
 )  # fmt: skip
 #: A student with no occupation named ("Co-op Student", "Summer Student"; "Full-time Student" is
 #: 'student' once the contract words go). "Graduate student" is not here: NOC writes
 #: 'graduate' for assistants' work ('graduate assistant').
 _STUDENT_STATUS = re.compile(
-    r"^(?:(?:coop|summer|international|university|college|high school|secondary school|exchange)\s)*student$"
+    r"^(?:(?:coop|summer|international|university|college|high school|secondary school|exchange)\s)*"
+    r"student(?:\scoop)?$"
 )
+
+
+def names_no_occupation(title_norm: str) -> bool:
+    """Whether a normalised title is a placeholder ("N/A") or a status ("Co-op Student")."""
+    return (
+        title_norm in PLACEHOLDER_TITLES
+        or title_norm in STATUS_TITLES
+        or bool(_STUDENT_STATUS.match(title_norm))
+    )
 
 
 def says_no_title(title_norm: str) -> bool:
     """Whether a normalised title is a placeholder, a status or only seniority words."""
     words = title_norm.split()
-    if title_norm in PLACEHOLDER_TITLES or title_norm in STATUS_TITLES or _STUDENT_STATUS.match(title_norm):
-        return True
-    return bool(words) and all(w in SENIORITY_WORDS for w in words)
+    return names_no_occupation(title_norm) or bool(words) and all(w in SENIORITY_WORDS for w in words)
 
 
 _PAREN_ACRONYM = re.compile(r"\(\s*([A-Za-z][A-Za-z.&]{1,14})\s*\)")

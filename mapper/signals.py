@@ -9,6 +9,7 @@ row of features for the fusion model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +17,15 @@ import numpy as np
 
 from mapper.classifier import TextClassifier
 from mapper.index import CodeDocuments, DutyIndex, TitleIndex, per_code_max
-from mapper.normalize import normalize_text, normalize_title, says_no_title, split_duties, split_roles
+from mapper.normalize import (
+    MAX_TITLE_CHARS,
+    names_no_occupation,
+    normalize_text,
+    normalize_title,
+    says_no_title,
+    split_duties,
+    split_roles,
+)
 
 FEATURES = (
     "clf_all",
@@ -75,6 +84,7 @@ TOP_PER_SIGNAL = {
     "duty_align": 8,
     "doc_sim": 6,
 }
+_SLASHES = re.compile(r"\s*/\s*")
 #: A main duty counts as covered when an input line is at least this similar to it.
 COVERAGE_SIMILARITY = 0.25
 
@@ -106,19 +116,21 @@ def prepare(
     role_heads = titles.role_heads if titles is not None else frozenset()
     # 'Book-keeper' is NOC's 'bookkeeper' (TitleIndex.join_hyphenated)
     written = titles.join_hyphenated(title) if titles is not None else title
+    # Roles written "A / B" lose a piece that names no occupation: "Student / Barista" is a
+    # barista. (Only at slashes: after a dash the piece qualifies, "Adviser - International Students".)
+    pieces = _SLASHES.split(written[:MAX_TITLE_CHARS])  # bounded: only this much is read anyway
+    kept_pieces = [p for p in pieces if not names_no_occupation(normalize_title(p))]
+    if len(kept_pieces) < len(pieces):
+        written = " / ".join(kept_pieces)
     if says_no_title(normalize_title(written)):  # "N/A", "None", "Sr.": the duties decide alone
         written = ""
-    pieces = split_roles(written, role_heads)
-    kept = [p for p in pieces if not says_no_title(normalize_title(p))]
-    if len(kept) < len(pieces):  # "Student / Barista" is a barista
-        written = " / ".join(kept)
 
     def read(text: str) -> tuple[str, str]:  # (as written, as read)
         if titles is None:
             return normalize_title(text), normalize_title(text)
         return titles.read(text)
 
-    roles = [read(r)[1] for r in kept]
+    roles = [read(r)[1] for r in split_roles(written, role_heads)]
     roles = [r for r in roles if r]
     as_written, title_norm = read(written)  # a reading of an abbreviation is not a respelling
     return Prepared(

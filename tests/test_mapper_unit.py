@@ -299,6 +299,13 @@ def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_u
     assert not any(says_no_title(normalize_title(t)) for t in occupations)
     barista = prepare("Student / Barista", "", titles)
     assert (barista.title_norm, barista.roles) == ("barista", [])  # one role: the barista
+    for no_title in ("Student / N/A", "N/A / Volunteer", "Co-op / Sr."):
+        assert prepare(no_title, "", titles).title_norm == "", no_title
+    # after a dash a status word qualifies the title; so does seniority
+    assert (
+        prepare("Adviser - International Students", "", titles).title_norm == "adviser international student"
+    )
+    assert prepare("Analyst - Senior", "", titles).title_norm == "analyst senior"
     assert prepare("N/A", "Clean rooms", titles).title_norm == ""
     assert prepare("Sr.", "", titles).title_norm == ""
     assert prepare("Sr. Nun", "", titles).title_norm == "senior nun"
@@ -340,6 +347,7 @@ def test_abbreviations_are_read_as_official_titles_read_them() -> None:
         ("11202", "advertising account executive"),
         ("11202", "media account executive"),
         ("72603", "senior engineer"),
+        ("72603", "senior engineer officer"),  # two titles: the pair counts, but for its 'senior'
         ("13110", "administrative assistant"),
         ("11100", "tax accountant"),
         ("13100", "lease administration supervisor"),
