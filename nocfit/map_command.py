@@ -92,7 +92,7 @@ def print_table(mapping, title: str, duties: str, out: TextIO) -> None:
     if not mapping.suggestions:
         print(
             "No suggestion: the input has no word of the official NOC texts (nor a misspelling of one) "
-            "beyond words such as 'the' or 'of', or its title is a placeholder ('N/A', 'None', 'Sr.').",
+            "beyond words such as 'the' or 'of', or its title names no occupation ('N/A', 'Sr.', 'Volunteer').",
             file=out,
         )
         return
