@@ -186,6 +186,26 @@ GRADE_NUMERALS = frozenset("i ii iii iv v vi 1 2 3 4 5".split())
 GRADE_NOUNS = frozenset("level grade step".split())
 #: "Co-op" (work placements, co-operatives), one word: not 'co' and 'op', the operator abbreviation.
 _CO_OP = re.compile(r"\bco[\s-]+ops?\b")
+#: Driver's licence classes written in a driver's title ("AZ Driver", "Class 1 Driver"): what
+#: each licenses, as NOC names it. Ontario: A for tractor-trailers, D for trucks, B and C for
+#: buses, Z for air brakes; Alberta, British Columbia, Saskatchewan and Manitoba: Class 1 for
+#: semi-trailers, 3 for trucks with three or more axles, 2 for buses. Only before 'driver' or
+#: 'trucker': water and wastewater operators are licensed in classes too.
+_LICENCE_CLASSES = tuple(
+    (
+        re.compile(rf"\b(?:class\s*[-#]?\s*(?:{classes})|{licences})\b(?=.*\b(?:drivers?|truckers?)\b)"),
+        reading,
+    )
+    for classes, licences, reading in (
+        ("1|a|az", "az", "tractor trailer truck"),
+        ("3|d|dz", "dz", "truck"),
+        ("2|b|bz|c|cz", "bz|cz", "bus"),
+    )
+)
+_REPEATED_WORD = re.compile(r"\b(\w+)(?:\s+\1\b)+")
+#: Ordinals as NOC writes them: "4th Class Power Engineer" is its 'fourth-class power engineer'.
+_ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth"}
+_ORDINAL = re.compile(r"\b(?:" + "|".join(_ORDINALS) + r")\b")
 #: Initials written with dots ("V.P.", "I.T.", "R.N."), read as the plain acronym.
 _DOTTED_INITIALS = re.compile(r"(?<![\w.])([A-Za-z](?:\.[A-Za-z])+)\.?(?!\w)")
 _CONTRACT = re.compile(
@@ -381,6 +401,10 @@ _STUDENT_STATUS = re.compile(
     r"^(?:(?:coop|summer|international|university|college|high school|secondary school|exchange)\s)*"
     r"student(?:\scoop)?$"
 )
+#: ... nor does a co-op or summer student of a field ("Co-op Engineering Student" was co-op
+#: officers, 41320, at 86%: 'coop' is only in their official titles). Students of a field with
+#: no such word ("Law Student", "Nursing Student") stay: the field may be the work.
+_WORK_TERM_STUDENT = re.compile(r"^(?=.*\b(?:coop|summer)\b)(?:\S+\s){1,4}student(?:\scoop)?$")
 
 
 def names_no_occupation(title_norm: str) -> bool:
@@ -389,6 +413,7 @@ def names_no_occupation(title_norm: str) -> bool:
         title_norm in PLACEHOLDER_TITLES
         or title_norm in STATUS_TITLES
         or bool(_STUDENT_STATUS.match(title_norm))
+        or bool(_WORK_TERM_STUDENT.match(title_norm))
     )
 
 
@@ -456,6 +481,7 @@ def _normalize_title(text: str, readings: Readings = ()) -> str:
     text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
     text = re.sub(r"\bw/", "with ", text)
     text = _CO_OP.sub("coop", text)
+    text = _licence_read(_ORDINAL.sub(lambda m: _ORDINALS[m.group(0)], text))
     text = _TRAILING_CONTRACT.sub(" ", _CONTRACT.sub(" ", text))
     # "Welder - contract" is a welder; but "contract manager" is an official title, and
     # cutting it to a bare "manager" would make it an exact match for every manager.
@@ -469,6 +495,14 @@ def _normalize_title(text: str, readings: Readings = ()) -> str:
     tokens = kept or tokens
     tokens = [singular(t) for t in tokens]
     return _rewrite_of(" ".join(tokens))
+
+
+def _licence_read(text: str) -> str:
+    """'az truck driver' -> 'tractor trailer truck driver' (``_LICENCE_CLASSES``)."""
+    read = text
+    for pattern, reading in _LICENCE_CLASSES:
+        read = pattern.sub(reading, read)
+    return text if read == text else _REPEATED_WORD.sub(r"\1", read)  # 'truck truck driver'
 
 
 def _join_initials(text: str) -> str:

@@ -85,6 +85,7 @@ TOP_PER_SIGNAL = {
     "doc_sim": 6,
 }
 _SLASHES = re.compile(r"\s*/\s*")
+_BRACKETED = re.compile(r"\(([^()]*)\)")
 #: A main duty counts as covered when an input line is at least this similar to it.
 COVERAGE_SIMILARITY = 0.25
 
@@ -116,12 +117,9 @@ def prepare(
     role_heads = titles.role_heads if titles is not None else frozenset()
     # 'Book-keeper' is NOC's 'bookkeeper' (TitleIndex.join_hyphenated)
     written = titles.join_hyphenated(title) if titles is not None else title
-    # Roles written "A / B" lose a piece that names no occupation: "Student / Barista" is a
-    # barista. (Only at slashes: after a dash the piece qualifies, "Adviser - International Students".)
-    pieces = _SLASHES.split(written[:MAX_TITLE_CHARS])  # bounded: only this much is read anyway
-    kept_pieces = [p for p in pieces if not names_no_occupation(normalize_title(p))]
-    if len(kept_pieces) < len(pieces):
-        written = " / ".join(kept_pieces)
+    # The whole title first: in "Engineering Student (Co-op)" the bracket makes the status.
+    if not says_no_title(normalize_title(written)):
+        written = _without_pieces_naming_no_occupation(written)
     if says_no_title(normalize_title(written)):  # "N/A", "None", "Sr.": the duties decide alone
         written = ""
 
@@ -142,6 +140,23 @@ def prepare(
         duty_norm=duty_index.read(duties) if duty_index is not None else normalize_text(duties),
         title_respelt=title_norm != as_written,
     )
+
+
+def _without_pieces_naming_no_occupation(written: str) -> str:
+    """The title without the roles ("A / B") and bracketed words that name no occupation:
+    "Student / Barista" is a barista, "Volunteer (N/A)" a volunteer, which is no title.
+
+    Only at slashes and brackets: after a dash a status word qualifies the title ("Adviser -
+    International Students" is an official title)."""
+
+    def bracket(match: re.Match) -> str:
+        return " " if names_no_occupation(normalize_title(match.group(1))) else match.group(0)
+
+    text = written[:MAX_TITLE_CHARS]  # bounded: only this much is read anyway
+    unbracketed = _BRACKETED.sub(bracket, text)
+    pieces = _SLASHES.split(unbracketed)
+    kept = [p for p in pieces if not names_no_occupation(normalize_title(p))]
+    return written if unbracketed == text and len(kept) == len(pieces) else " / ".join(kept)
 
 
 @dataclass

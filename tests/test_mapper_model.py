@@ -45,6 +45,14 @@ def test_abbreviations_are_read_as_official_titles_read_them(model: MapperModel)
     ]:
         mapping = model.map(title, evidence=False)
         assert codes(mapping)[0] == code and mapping.suggestions[0].method == "exact_title", title
+    # Licence classes and ordinals as official titles write them
+    for title, code in [
+        ("AZ Driver", "73300"),
+        ("Class 2 Driver", "73301"),
+        ("4th Class Power Engineer", "92100"),
+    ]:
+        mapping = model.map(title, evidence=False)
+        assert codes(mapping)[0] == code and mapping.suggestions[0].method == "exact_title", title
     # no official title either way: the word pairs that official titles use ('account manager')
     assert codes(model.map("Key Acct Mgr", evidence=False))[0] == "60010"
 
@@ -127,12 +135,17 @@ def test_real_words_are_not_respelt_and_american_spellings_are_read_as_canadian(
     assert codes(model.map("N/A", duties))[0] == "73300"
     # So are statuses that are no occupation ("Stay-at-home Parent" was home child care providers
     # at 86%, "Co-op Student" educational counsellors at 86%); none is an official title.
-    from mapper.normalize import STATUS_TITLES
+    from mapper.normalize import STATUS_TITLES, says_no_title
 
     assert not STATUS_TITLES & model.parts.titles.exact.keys()
+    assert not [t for t in model.parts.titles.exact if says_no_title(t)]
     for status in ("Volunteer", "Co-op Student", "Stay-at-home Parent", "Retired", "Freelancer"):
         assert model.map(status).suggestions == [], status
     assert codes(model.map("Summer Student", duties)) == codes(model.map("", duties))
+    # "Co-op Engineering Student" was co-op officers (41320) at 86%, "Volunteer (N/A)" social
+    # and community service workers at 87%
+    for status in ("Co-op Engineering Student", "Volunteer (N/A)", "Engineering Student (Co-op)"):
+        assert model.map(status).suggestions == [], status
     # Official acronyms as people write them: in an official title ('registered massage therapist
     # (RMT)', 'electrical discharge machine (EDM) operator') or care acronyms titles write out.
     for acronym, code in (("RMT", "32201"), ("HCA", "33102"), ("CYW", "42201"), ("MLT", "32120")):

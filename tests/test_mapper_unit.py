@@ -57,6 +57,17 @@ from warehouse import schema
         ("Co-op Placement Officer", "coop placement officer"),  # 'op' is no operator here
         ("Co-ops Coordinator", "coop coordinator"),
         ("Machine Op", "machine operator"),
+        # Licence classes in a driver's title are what they license, as NOC names it ...
+        ("AZ Driver", "tractor trailer truck driver"),
+        ("AZ Truck Driver", "tractor trailer truck driver"),
+        ("Class 1 Driver", "tractor trailer truck driver"),
+        ("DZ Truck Driver", "truck driver"),
+        ("Class 2 Driver", "bus driver"),
+        # ... and only there: water treatment operators have classes too; 'a' is an article
+        ("Class 1 Water Treatment Operator", "class water treatment operator"),
+        ("A Driver", "a driver"),
+        ("Arizona Sales Rep - AZ", "arizona sales representative az"),
+        ("4th Class Power Engineer", "fourth class power engineer"),  # NOC writes the ordinal
     ],
 )
 def test_normalize_title(raw: str, expected: str) -> None:
@@ -295,12 +306,32 @@ def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_u
     # ... and so do statuses that are no occupation
     statuses = ("Volunteer", "Co-op Student", "Summer Student", "Full-time Student", "Stay-at-home Parent")
     assert all(says_no_title(normalize_title(t)) for t in statuses)
+    # ... a co-op or summer student of a field too, but not a student of a field alone
+    work_terms = ("Co-op Engineering Student", "Engineering Co-op Student", "Summer Law Student")
+    assert all(says_no_title(normalize_title(t)) for t in work_terms)
     occupations = ("Volunteer Coordinator", "Graduate Student", "Student Monitor", "Intern", "Homemaker")
+    occupations += (
+        "Law Student",
+        "Articling Law Student",
+        "Co-op Placement Officer",
+        "Summer Camp Counsellor",
+    )
     assert not any(says_no_title(normalize_title(t)) for t in occupations)
     barista = prepare("Student / Barista", "", titles)
     assert (barista.title_norm, barista.roles) == ("barista", [])  # one role: the barista
     for no_title in ("Student / N/A", "N/A / Volunteer", "Co-op / Sr."):
         assert prepare(no_title, "", titles).title_norm == "", no_title
+    # ... and so do bracketed words, unless the bracket makes the status
+    for no_title in (
+        "Volunteer (N/A)",
+        "N/A (student)",
+        "Student (N/A)",
+        "Engineering Student (Co-op)",
+        "(N/A)",
+    ):
+        assert prepare(no_title, "", titles).title_norm == "", no_title
+    assert prepare("Barista (Student)", "", titles).title_norm == "barista"
+    assert prepare("Retired (formerly nurse)", "", titles).title_norm == "retired formerly nurse"
     # after a dash a status word qualifies the title; so does seniority
     assert (
         prepare("Adviser - International Students", "", titles).title_norm == "adviser international student"
