@@ -57,18 +57,21 @@ def misspell(title: str, rng: random.Random, every_word: bool) -> str:
 def measure(
     model: MapperModel, items: list[LabelledItem], titles: list[str], duties: list[str] | None = None
 ) -> dict:
-    """Top-1, top-5 and mean confidence of the items mapped with these titles (and duties:
-    the items' own by default)."""
+    """Top-1, top-5, mean confidence and its calibration error for the items mapped with these
+    titles (and duties: the items' own by default)."""
+    from mapper.calibrate import expected_calibration_error
+
     duties = duties if duties is not None else [i.duties for i in items]
     mappings = model.map_batch(list(zip(titles, duties, strict=True)), evidence=False)
     codes = [[s.code for s in m.suggestions] for m in mappings]
     n = len(items)
+    hits = [c[:1] == [i.code] for c, i in zip(codes, items, strict=True)]
+    confidences = [m.suggestions[0].confidence if m.suggestions else 0.0 for m in mappings]
     return {
-        "top1": round(sum(c[:1] == [i.code] for c, i in zip(codes, items, strict=True)) / n, 3),
+        "top1": round(sum(hits) / n, 3),
         "top5": round(sum(i.code in c[:5] for c, i in zip(codes, items, strict=True)) / n, 3),
-        "mean_confidence": round(
-            sum(m.suggestions[0].confidence if m.suggestions else 0.0 for m in mappings) / n, 3
-        ),
+        "mean_confidence": round(sum(confidences) / n, 3),
+        "ece": round(expected_calibration_error(confidences, hits), 3),
         "respelt": round(sum(bool(getattr(m, "title_read_as", None)) for m in mappings) / n, 3),
         "no_suggestion": round(sum(not m.suggestions for m in mappings) / n, 3),
     }
@@ -94,6 +97,7 @@ def main() -> int:
         [
             *ACCURACY_COLUMNS,
             ("mean conf", "mean_confidence", ".3f"),
+            ("ECE", "ece", ".3f"),
             ("respelt", "respelt", ".3f"),
             ("no suggestion", "no_suggestion", ".3f"),
         ],

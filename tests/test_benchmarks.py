@@ -73,6 +73,12 @@ def test_typo_benchmark_runs(refreshed: dict[str, str], few_items: Path, tmp_pat
     }
     for row in report["variants"].values():
         assert 0 <= row["top1"] <= row["top5"] <= 1
+    items = [i for i in read_labelled(few_items) if i.title.strip()]
+    expected = score(
+        *rank_items(MapperModel.load(Path(refreshed["NOCFIT_MODELS"]) / "current.pkl"), items), items
+    )
+    as_written = report["variants"]["as written"]
+    assert (as_written["top1"], as_written["ece"]) == (round(expected.top1, 3), round(expected.ece, 3))
 
 
 def test_tense_benchmark_runs(refreshed: dict[str, str], few_items: Path, tmp_path: Path) -> None:
