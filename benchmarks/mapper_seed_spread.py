@@ -97,13 +97,25 @@ def main() -> int:
     for key in ("top1", "top5", "ece", "held_out_official_top1", "noc_duty_queries_top1"):
         values = [r[key] for r in rows]
         print(f"{key}: {min(values):.3f} .. {max(values):.3f} over {len(rows)} seeds")
-    pooled = score(pooled_rankings, pooled_confidences, items * len(rows))
+    pooled_items = items * len(rows)
+    pooled = score(pooled_rankings, pooled_confidences, pooled_items)
+    pooled_hits = [r[:1] == [i.code] for r, i in zip(pooled_rankings, pooled_items, strict=True)]
+    # As if the predictions were independent; they are not (each item is there once per seed),
+    # so this understates how far a calibrated model's pooled ECE may stray.
+    pooled_floor = ece_uncertainty(pooled_confidences, pooled_hits)
     print(
         f"all {len(rows)} seeds pooled ({len(pooled_confidences)} predictions): top-1 {pooled.top1:.3f}  "
-        f"top-5 {pooled.top5:.3f}  ECE {pooled.ece:.3f}  mean confidence {pooled.mean_confidence:.3f}"
+        f"top-5 {pooled.top5:.3f}  ECE {pooled.ece:.3f} (perfectly calibrated, were the predictions "
+        f"independent: {pooled_floor['ece_if_perfectly_calibrated_median']:.3f}, 90th percentile "
+        f"{pooled_floor['ece_if_perfectly_calibrated_p90']:.3f})  mean confidence {pooled.mean_confidence:.3f}"
     )
     write_results(
-        {"data": str(args.data), "items": len(items), "seeds": rows, "pooled": pooled.as_dict()},
+        {
+            "data": str(args.data),
+            "items": len(items),
+            "seeds": rows,
+            "pooled": {**pooled.as_dict(), **pooled_floor},
+        },
         args.results,
         "seed_spread",
     )

@@ -189,23 +189,26 @@ _CO_OP = re.compile(r"\bco[\s-]+ops?\b")
 #: Driver's licence classes written in a driver's title ("AZ Driver", "Class 1 Driver"): what
 #: each licenses, as NOC names it. Ontario: A for tractor-trailers, D for trucks, B and C for
 #: buses, Z for air brakes; Alberta, British Columbia, Saskatchewan and Manitoba: Class 1 for
-#: semi-trailers, 3 for trucks with three or more axles, 2 for buses. Only before 'driver' or
-#: 'trucker': water and wastewater operators are licensed in classes too.
-_LICENCE_CLASSES = tuple(
-    (
-        re.compile(rf"\b(?:class\s*[-#]?\s*(?:{classes})|{licences})\b(?=.*\b(?:drivers?|truckers?)\b)"),
-        reading,
-    )
-    for classes, licences, reading in (
-        ("1|a|az", "az", "tractor trailer truck"),
-        ("3|d|dz", "dz", "truck"),
-        ("2|b|bz|c|cz", "bz|cz", "bus"),
-    )
-)
-_REPEATED_WORD = re.compile(r"\b(\w+)(?:\s+\1\b)+")
-#: Ordinals as NOC writes them: "4th Class Power Engineer" is its 'fourth-class power engineer'.
+#: semi-trailers, 3 for trucks with three or more axles, 2 for buses. Only right beside 'driver'
+#: or 'trucker' (a truck or bus between): water treatment operators and welders have classes
+#: too, and "Class 1 Delivery Driver" is a delivery driver. A title that names the vehicle
+#: keeps it ("Class 1 Bus Driver" is a bus driver).
+_LICENCE_READINGS = {
+    **dict.fromkeys(("1", "a", "az"), "tractor trailer truck"),
+    **dict.fromkeys(("3", "d", "dz"), "truck"),
+    **dict.fromkeys(("2", "b", "bz", "c", "cz"), "bus"),
+}
+_CLASS = r"(?:class\s*[-#]?\s*(?P<{0}>1|2|3|a|b|c|d|az|bz|cz|dz)|(?P<{1}>az|bz|cz|dz))"
+_DRIVER = r"(?P<{0}>(?:truck|bus)\s+)?(?P<{1}>drivers?|truckers?)"
+_LICENCE_CLASS = re.compile(
+    rf"\b{_CLASS.format('class1', 'licence1')}\s+{_DRIVER.format('vehicle1', 'driver1')}\b"  # "AZ Driver"
+    rf"|\b{_DRIVER.format('vehicle2', 'driver2')}\s*[-,:(]?\s*{_CLASS.format('class2', 'licence2')}\)?(?!\w)"
+)  # ... and "Driver (AZ)"
+#: Ordinals as NOC writes them: "4th Class Power Engineer" is its 'fourth-class power engineer';
+#: but "2nd Year Apprentice" is in a year of training, which is no part of the title.
 _ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth"}
 _ORDINAL = re.compile(r"\b(?:" + "|".join(_ORDINALS) + r")\b")
+_YEAR_OF_TRAINING = re.compile(r"\b(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth)[\s-]+year\b")
 #: Initials written with dots ("V.P.", "I.T.", "R.N."), read as the plain acronym.
 _DOTTED_INITIALS = re.compile(r"(?<![\w.])([A-Za-z](?:\.[A-Za-z])+)\.?(?!\w)")
 _CONTRACT = re.compile(
@@ -401,10 +404,20 @@ _STUDENT_STATUS = re.compile(
     r"^(?:(?:coop|summer|international|university|college|high school|secondary school|exchange)\s)*"
     r"student(?:\scoop)?$"
 )
-#: ... nor does a co-op or summer student of a field ("Co-op Engineering Student" was co-op
-#: officers, 41320, at 86%: 'coop' is only in their official titles). Students of a field with
-#: no such word ("Law Student", "Nursing Student") stay: the field may be the work.
+#: A co-op or summer student, and words besides ("Co-op Engineering Student", "Cashier - Summer
+#: Student"): see ``work_term_field``.
 _WORK_TERM_STUDENT = re.compile(r"^(?=.*\b(?:coop|summer)\b)(?:\S+\s){1,4}student(?:\scoop)?$")
+_WORK_TERM_WORDS = frozenset({"coop", "summer", "student"})
+
+
+def work_term_field(title_norm: str) -> str | None:
+    """The other words of a co-op or summer student's title ('coop engineering student' ->
+    'engineering'), or None for any other title. Whether they name a field of study (no title:
+    "Co-op Engineering Student" was co-op officers, 41320, at 86%) or a job ("Cashier - Summer
+    Student") takes the official titles' role words (``signals.prepare``)."""
+    if not _WORK_TERM_STUDENT.match(title_norm):
+        return None
+    return " ".join(w for w in title_norm.split() if w not in _WORK_TERM_WORDS)
 
 
 def names_no_occupation(title_norm: str) -> bool:
@@ -413,7 +426,6 @@ def names_no_occupation(title_norm: str) -> bool:
         title_norm in PLACEHOLDER_TITLES
         or title_norm in STATUS_TITLES
         or bool(_STUDENT_STATUS.match(title_norm))
-        or bool(_WORK_TERM_STUDENT.match(title_norm))
     )
 
 
@@ -481,7 +493,8 @@ def _normalize_title(text: str, readings: Readings = ()) -> str:
     text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
     text = re.sub(r"\bw/", "with ", text)
     text = _CO_OP.sub("coop", text)
-    text = _licence_read(_ORDINAL.sub(lambda m: _ORDINALS[m.group(0)], text))
+    text = _LICENCE_CLASS.sub(_licence_read, _YEAR_OF_TRAINING.sub(" ", text))
+    text = _ORDINAL.sub(lambda m: _ORDINALS[m.group(0)], text)
     text = _TRAILING_CONTRACT.sub(" ", _CONTRACT.sub(" ", text))
     # "Welder - contract" is a welder; but "contract manager" is an official title, and
     # cutting it to a bare "manager" would make it an exact match for every manager.
@@ -497,12 +510,13 @@ def _normalize_title(text: str, readings: Readings = ()) -> str:
     return _rewrite_of(" ".join(tokens))
 
 
-def _licence_read(text: str) -> str:
-    """'az truck driver' -> 'tractor trailer truck driver' (``_LICENCE_CLASSES``)."""
-    read = text
-    for pattern, reading in _LICENCE_CLASSES:
-        read = pattern.sub(reading, read)
-    return text if read == text else _REPEATED_WORD.sub(r"\1", read)  # 'truck truck driver'
+def _licence_read(match: re.Match) -> str:
+    """'az driver' -> 'tractor trailer truck driver'; 'class 1 bus driver' -> 'bus driver'
+    (``_LICENCE_CLASS``)."""
+    found = {k: v for k, v in match.groupdict().items() if v}
+    licence = found.get("class1") or found.get("licence1") or found.get("class2") or found.get("licence2")
+    vehicle = found.get("vehicle1") or found.get("vehicle2") or f"{_LICENCE_READINGS[licence]} "
+    return f" {vehicle}{found.get('driver1') or found.get('driver2')} "
 
 
 def _join_initials(text: str) -> str:

@@ -19,12 +19,14 @@ from mapper.classifier import TextClassifier
 from mapper.index import CodeDocuments, DutyIndex, TitleIndex, per_code_max
 from mapper.normalize import (
     MAX_TITLE_CHARS,
+    PLACEHOLDER_TITLES,
     names_no_occupation,
     normalize_text,
     normalize_title,
     says_no_title,
     split_duties,
     split_roles,
+    work_term_field,
 )
 
 FEATURES = (
@@ -86,6 +88,8 @@ TOP_PER_SIGNAL = {
 }
 _SLASHES = re.compile(r"\s*/\s*")
 _BRACKETED = re.compile(r"\(([^()]*)\)")
+_STUDENTS = re.compile(r"\bstudents\b", re.IGNORECASE)
+_N_A = re.compile(r"\bn\s*/\s*a\b", re.IGNORECASE)
 #: A main duty counts as covered when an input line is at least this similar to it.
 COVERAGE_SIMILARITY = 0.25
 
@@ -118,9 +122,9 @@ def prepare(
     # 'Book-keeper' is NOC's 'bookkeeper' (TitleIndex.join_hyphenated)
     written = titles.join_hyphenated(title) if titles is not None else title
     # The whole title first: in "Engineering Student (Co-op)" the bracket makes the status.
-    if not says_no_title(normalize_title(written)):
+    if not _names_no_title(written, role_heads):
         written = _without_pieces_naming_no_occupation(written)
-    if says_no_title(normalize_title(written)):  # "N/A", "None", "Sr.": the duties decide alone
+    if _names_no_title(written, role_heads):  # "N/A", "None", "Sr.": the duties decide alone
         written = ""
 
     def read(text: str) -> tuple[str, str]:  # (as written, as read)
@@ -142,18 +146,33 @@ def prepare(
     )
 
 
+def _names_no_title(written: str, role_heads: frozenset[str]) -> bool:
+    """A placeholder, a status or bare seniority (``says_no_title``), or a co-op or summer
+    student of a field: one whose other words hold no official role word ("Co-op Engineering
+    Student"; but "Cashier - Summer Student" is a cashier), and not students, whom a job serves
+    ("Mentor (Co-op Students)")."""
+    title_norm = normalize_title(written)
+    if says_no_title(title_norm):
+        return True
+    field = work_term_field(title_norm)
+    return field is not None and not set(field.split()) & role_heads and not _STUDENTS.search(written)
+
+
 def _without_pieces_naming_no_occupation(written: str) -> str:
-    """The title without the roles ("A / B") and bracketed words that name no occupation:
-    "Student / Barista" is a barista, "Volunteer (N/A)" a volunteer, which is no title.
+    """The title without the roles ("A / B") that name no occupation, and without a placeholder
+    in or out of brackets: "Student / Barista" is a barista, "Volunteer (N/A)" a volunteer (no
+    title), "N/A (Driver)" a driver.
 
-    Only at slashes and brackets: after a dash a status word qualifies the title ("Adviser -
-    International Students" is an official title)."""
-
-    def bracket(match: re.Match) -> str:
-        return " " if names_no_occupation(normalize_title(match.group(1))) else match.group(0)
-
-    text = written[:MAX_TITLE_CHARS]  # bounded: only this much is read anyway
-    unbracketed = _BRACKETED.sub(bracket, text)
+    A status in brackets or after a dash stays: it may say who the job serves ("Adviser
+    (International Students)"; "Adviser - International Students" is an official title)."""
+    text = _N_A.sub("N.A.", written[:MAX_TITLE_CHARS])  # one word, not two roles; bounded input
+    outside = normalize_title(_BRACKETED.sub(" ", text))
+    if outside in PLACEHOLDER_TITLES:  # "N/A (Driver)": what the brackets say
+        unbracketed = " ".join(m.group(1) for m in _BRACKETED.finditer(text))
+    else:
+        unbracketed = _BRACKETED.sub(
+            lambda m: " " if normalize_title(m.group(1)) in PLACEHOLDER_TITLES else m.group(0), text
+        )
     pieces = _SLASHES.split(unbracketed)
     kept = [p for p in pieces if not names_no_occupation(normalize_title(p))]
     return written if unbracketed == text and len(kept) == len(pieces) else " / ".join(kept)

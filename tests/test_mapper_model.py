@@ -48,11 +48,16 @@ def test_abbreviations_are_read_as_official_titles_read_them(model: MapperModel)
     # Licence classes and ordinals as official titles write them
     for title, code in [
         ("AZ Driver", "73300"),
+        ("Driver (Class 1)", "73300"),
         ("Class 2 Driver", "73301"),
+        ("Class 1 Bus Driver", "73301"),  # the vehicle named wins
         ("4th Class Power Engineer", "92100"),
     ]:
         mapping = model.map(title, evidence=False)
         assert codes(mapping)[0] == code and mapping.suggestions[0].method == "exact_title", title
+    # a class that is not a driver's stays as it was: "Class A Welder / Driver" is a welder
+    assert codes(model.map("Class A Welder / Driver", evidence=False))[0] == "72106"
+    assert codes(model.map("Class 1 Delivery Driver", evidence=False))[0] == "75201"
     # no official title either way: the word pairs that official titles use ('account manager')
     assert codes(model.map("Key Acct Mgr", evidence=False))[0] == "60010"
 
@@ -146,6 +151,14 @@ def test_real_words_are_not_respelt_and_american_spellings_are_read_as_canadian(
     # and community service workers at 87%
     for status in ("Co-op Engineering Student", "Volunteer (N/A)", "Engineering Student (Co-op)"):
         assert model.map(status).suggestions == [], status
+    # ... but a job beside a work term is the job, and students served stay
+    for title, code in [
+        ("Cashier - Summer Student", "65100"),
+        ("Software Developer - Co-op Student", "21232"),
+        ("Adviser (International Students)", "41320"),
+        ("Supervisor - Summer Students", "45100"),
+    ]:
+        assert codes(model.map(title))[0] == code, title
     # Official acronyms as people write them: in an official title ('registered massage therapist
     # (RMT)', 'electrical discharge machine (EDM) operator') or care acronyms titles write out.
     for acronym, code in (("RMT", "32201"), ("HCA", "33102"), ("CYW", "42201"), ("MLT", "32120")):

@@ -57,17 +57,25 @@ from warehouse import schema
         ("Co-op Placement Officer", "coop placement officer"),  # 'op' is no operator here
         ("Co-ops Coordinator", "coop coordinator"),
         ("Machine Op", "machine operator"),
-        # Licence classes in a driver's title are what they license, as NOC names it ...
+        # Licence classes beside 'driver' are what they license, as NOC names it, unless the
+        # title names the vehicle ...
         ("AZ Driver", "tractor trailer truck driver"),
-        ("AZ Truck Driver", "tractor trailer truck driver"),
         ("Class 1 Driver", "tractor trailer truck driver"),
-        ("DZ Truck Driver", "truck driver"),
+        ("Driver (AZ)", "tractor trailer truck driver"),
         ("Class 2 Driver", "bus driver"),
-        # ... and only there: water treatment operators have classes too; 'a' is an article
+        ("DZ Truck Driver", "truck driver"),
+        ("Class 1 Bus Driver", "bus driver"),
+        ("Bus Driver - Class 2", "bus driver"),
+        # ... and only there: water treatment operators and welders have classes too, a
+        # delivery driver may need a class 1, 'a' is an article
         ("Class 1 Water Treatment Operator", "class water treatment operator"),
+        ("Class A Welder / Driver", "class a welder driver"),
+        ("Class 1 Delivery Driver", "class delivery driver"),
         ("A Driver", "a driver"),
         ("Arizona Sales Rep - AZ", "arizona sales representative az"),
+        ("Delivery Driver - Phoenix, AZ", "delivery driver phoenix az"),
         ("4th Class Power Engineer", "fourth class power engineer"),  # NOC writes the ordinal
+        ("2nd Year Apprentice Electrician", "apprentice electrician"),  # a year of training
     ],
 )
 def test_normalize_title(raw: str, expected: str) -> None:
@@ -306,9 +314,6 @@ def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_u
     # ... and so do statuses that are no occupation
     statuses = ("Volunteer", "Co-op Student", "Summer Student", "Full-time Student", "Stay-at-home Parent")
     assert all(says_no_title(normalize_title(t)) for t in statuses)
-    # ... a co-op or summer student of a field too, but not a student of a field alone
-    work_terms = ("Co-op Engineering Student", "Engineering Co-op Student", "Summer Law Student")
-    assert all(says_no_title(normalize_title(t)) for t in work_terms)
     occupations = ("Volunteer Coordinator", "Graduate Student", "Student Monitor", "Intern", "Homemaker")
     occupations += (
         "Law Student",
@@ -321,17 +326,23 @@ def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_u
     assert (barista.title_norm, barista.roles) == ("barista", [])  # one role: the barista
     for no_title in ("Student / N/A", "N/A / Volunteer", "Co-op / Sr."):
         assert prepare(no_title, "", titles).title_norm == "", no_title
-    # ... and so do bracketed words, unless the bracket makes the status
-    for no_title in (
-        "Volunteer (N/A)",
-        "N/A (student)",
-        "Student (N/A)",
-        "Engineering Student (Co-op)",
-        "(N/A)",
-    ):
+    # ... and so does a placeholder in or out of brackets; a status in brackets may say whom the
+    # job serves, and stays
+    for no_title in ("Volunteer (N/A)", "N/A (student)", "Student (N/A)", "(N/A)"):
         assert prepare(no_title, "", titles).title_norm == "", no_title
-    assert prepare("Barista (Student)", "", titles).title_norm == "barista"
+    assert prepare("N/A (Driver)", "", titles).title_norm == "driver"
+    assert (
+        prepare("Adviser (International Students)", "", titles).title_norm == "adviser international student"
+    )
     assert prepare("Retired (formerly nurse)", "", titles).title_norm == "retired formerly nurse"
+    # A co-op or summer student of a field is no title; with a job's role word, or students
+    # served, the title stays
+    jobs = TitleIndex.build([("65100", t) for t in ("cashier", "head cashier", "store cashier")], ["65100"])
+    work_terms = ("Co-op Engineering Student", "Engineering Co-op Student", "Summer Accounting Student")
+    for no_title in (*work_terms, "Engineering Student (Co-op)"):
+        assert prepare(no_title, "", jobs).title_norm == "", no_title
+    for job in ("Cashier - Summer Student", "Cashier (Co-op Student)", "Mentor (Co-op Students)"):
+        assert prepare(job, "", jobs).title_norm, job
     # after a dash a status word qualifies the title; so does seniority
     assert (
         prepare("Adviser - International Students", "", titles).title_norm == "adviser international student"
