@@ -208,6 +208,7 @@ _LICENCE_CLASS = re.compile(
 #: but "2nd Year Apprentice" is in a year of training, which is no part of the title.
 _ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth"}
 _ORDINAL = re.compile(r"\b(?:" + "|".join(_ORDINALS) + r")\b")
+_ANY_DIGIT = re.compile(r"\d")
 _YEAR_OF_TRAINING = re.compile(r"\b(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth)[\s-]+year\b")
 #: Initials written with dots ("V.P.", "I.T.", "R.N."), read as the plain acronym.
 _DOTTED_INITIALS = re.compile(r"(?<![\w.])([A-Za-z](?:\.[A-Za-z])+)\.?(?!\w)")
@@ -493,8 +494,13 @@ def _normalize_title(text: str, readings: Readings = ()) -> str:
     text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
     text = re.sub(r"\bw/", "with ", text)
     text = _CO_OP.sub("coop", text)
-    text = _LICENCE_CLASS.sub(_licence_read, _YEAR_OF_TRAINING.sub(" ", text))
-    text = _ORDINAL.sub(lambda m: _ORDINALS[m.group(0)], text)
+    # (Substring tests first: these regexes cost more than the words they look for.)
+    if "year" in text:
+        text = _YEAR_OF_TRAINING.sub(" ", text)
+    if "driver" in text or "trucker" in text:
+        text = _LICENCE_CLASS.sub(_licence_read, text)
+    if _ANY_DIGIT.search(text):
+        text = _ORDINAL.sub(lambda m: _ORDINALS[m.group(0)], text)
     text = _TRAILING_CONTRACT.sub(" ", _CONTRACT.sub(" ", text))
     # "Welder - contract" is a welder; but "contract manager" is an official title, and
     # cutting it to a bare "manager" would make it an exact match for every manager.

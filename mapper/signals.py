@@ -165,9 +165,12 @@ def _without_pieces_naming_no_occupation(written: str) -> str:
 
     A status in brackets or after a dash stays: it may say who the job serves ("Adviser
     (International Students)"; "Adviser - International Students" is an official title)."""
-    text = _N_A.sub("N.A.", written[:MAX_TITLE_CHARS])  # one word, not two roles; bounded input
-    outside = normalize_title(_BRACKETED.sub(" ", text))
-    if outside in PLACEHOLDER_TITLES:  # "N/A (Driver)": what the brackets say
+    text = written[:MAX_TITLE_CHARS]  # bounded: only this much is read anyway
+    if "/" in text:
+        text = _N_A.sub("N.A.", text)  # one word, not two roles
+    if "(" not in text:
+        unbracketed = text
+    elif normalize_title(_BRACKETED.sub(" ", text)) in PLACEHOLDER_TITLES:  # "N/A (Driver)"
         unbracketed = " ".join(m.group(1) for m in _BRACKETED.finditer(text))
     else:
         unbracketed = _BRACKETED.sub(
@@ -175,7 +178,9 @@ def _without_pieces_naming_no_occupation(written: str) -> str:
         )
     pieces = _SLASHES.split(unbracketed)
     kept = [p for p in pieces if not names_no_occupation(normalize_title(p))]
-    return written if unbracketed == text and len(kept) == len(pieces) else " / ".join(kept)
+    return (
+        written if unbracketed == written[:MAX_TITLE_CHARS] and len(kept) == len(pieces) else " / ".join(kept)
+    )
 
 
 @dataclass
