@@ -202,8 +202,8 @@ _CLASS = r"(?:class\s*[-#]?\s*(?P<{0}>1|2|3|a|b|c|d|az|bz|cz|dz)|(?P<{1}>az|bz|c
 _DRIVER = r"(?P<{0}>(?:truck|bus)\s+)?(?P<{1}>drivers?|truckers?)"
 _LICENCE_CLASS = re.compile(
     rf"\b{_CLASS.format('class1', 'licence1')}\s+{_DRIVER.format('vehicle1', 'driver1')}\b"  # "AZ Driver"
-    rf"|\b{_DRIVER.format('vehicle2', 'driver2')}\s*[-,:(]?\s*{_CLASS.format('class2', 'licence2')}\)?(?!\w)"
-)  # ... and "Driver (AZ)"
+    rf"|^\s*{_DRIVER.format('vehicle2', 'driver2')}\s*[-,:(]?\s*{_CLASS.format('class2', 'licence2')}\)?(?!\w)"
+)  # ... and "Driver (AZ)", the whole title ("Delivery Driver (Class 1)" is a delivery driver)
 #: Ordinals as NOC writes them: "4th Class Power Engineer" is its 'fourth-class power engineer';
 #: but "2nd Year Apprentice" is in a year of training, which is no part of the title.
 _ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth"}
@@ -405,20 +405,18 @@ _STUDENT_STATUS = re.compile(
     r"^(?:(?:coop|summer|international|university|college|high school|secondary school|exchange)\s)*"
     r"student(?:\scoop)?$"
 )
-#: A co-op or summer student, and words besides ("Co-op Engineering Student", "Cashier - Summer
-#: Student"): see ``work_term_field``.
-_WORK_TERM_STUDENT = re.compile(r"^(?=.*\b(?:coop|summer)\b)(?:\S+\s){1,4}student(?:\scoop)?$")
-_WORK_TERM_WORDS = frozenset({"coop", "summer", "student"})
+#: A co-op or summer student (singular: "Co-op Students" are whom a job serves).
+_WORK_TERM = re.compile(r"(?=.*\b(?:co[\s-]*op|summer)\b)(?=.*\bstudent\b)", re.IGNORECASE)
+_WORK_TERM_WORDS = re.compile(r"\b(?:co[\s-]*op|summer|student)\b", re.IGNORECASE)
 
 
-def work_term_field(title_norm: str) -> str | None:
-    """The other words of a co-op or summer student's title ('coop engineering student' ->
-    'engineering'), or None for any other title. Whether they name a field of study (no title:
-    "Co-op Engineering Student" was co-op officers, 41320, at 86%) or a job ("Cashier - Summer
-    Student") takes the official titles' role words (``signals.prepare``)."""
-    if not _WORK_TERM_STUDENT.match(title_norm):
-        return None
-    return " ".join(w for w in title_norm.split() if w not in _WORK_TERM_WORDS)
+def without_work_term(title: str) -> str:
+    """A co-op or summer student's title without those words: what is left is the job or the
+    field ("Landscaper - Summer Student" is a landscaper, "Payroll Co-op Student" payroll work;
+    "Co-op Engineering Student" says only 'engineering'; "Co-op Student" alone is no title).
+    'Co-op' names co-op officers' work in official titles: "Co-op Engineering Student" was
+    co-op officers (41320) at 86%."""
+    return _WORK_TERM_WORDS.sub(" ", title) if _WORK_TERM.match(title) else title
 
 
 def names_no_occupation(title_norm: str) -> bool:

@@ -26,7 +26,7 @@ from mapper.normalize import (
     says_no_title,
     split_duties,
     split_roles,
-    work_term_field,
+    without_work_term,
 )
 
 FEATURES = (
@@ -88,7 +88,6 @@ TOP_PER_SIGNAL = {
 }
 _SLASHES = re.compile(r"\s*/\s*")
 _BRACKETED = re.compile(r"\(([^()]*)\)")
-_STUDENTS = re.compile(r"\bstudents\b", re.IGNORECASE)
 _N_A = re.compile(r"\bn\s*/\s*a\b", re.IGNORECASE)
 #: A main duty counts as covered when an input line is at least this similar to it.
 COVERAGE_SIMILARITY = 0.25
@@ -121,10 +120,10 @@ def prepare(
     role_heads = titles.role_heads if titles is not None else frozenset()
     # 'Book-keeper' is NOC's 'bookkeeper' (TitleIndex.join_hyphenated)
     written = titles.join_hyphenated(title) if titles is not None else title
-    # The whole title first: in "Engineering Student (Co-op)" the bracket makes the status.
-    if not _names_no_title(written, role_heads):
+    written = _without_work_term(written, titles)
+    if not says_no_title(normalize_title(written)):
         written = _without_pieces_naming_no_occupation(written)
-    if _names_no_title(written, role_heads):  # "N/A", "None", "Sr.": the duties decide alone
+    if says_no_title(normalize_title(written)):  # "N/A", "None", "Sr.": the duties decide alone
         written = ""
 
     def read(text: str) -> tuple[str, str]:  # (as written, as read)
@@ -146,22 +145,29 @@ def prepare(
     )
 
 
-def _names_no_title(written: str, role_heads: frozenset[str]) -> bool:
-    """A placeholder, a status or bare seniority (``says_no_title``), or a co-op or summer
-    student of a field: one whose other words hold no official role word ("Co-op Engineering
-    Student"; but "Cashier - Summer Student" is a cashier), and not students, whom a job serves
-    ("Mentor (Co-op Students)")."""
-    title_norm = normalize_title(written)
-    if says_no_title(title_norm):
-        return True
-    field = work_term_field(title_norm)
-    return field is not None and not set(field.split()) & role_heads and not _STUDENTS.search(written)
+def _without_work_term(written: str, titles: TitleIndex | None) -> str:
+    """A co-op or summer student's title without those words (``normalize.without_work_term``):
+    "Landscaper - Summer Student" is a landscaper. If no word left is an official role word (a
+    word that ends official titles) or an official title, it names a field of study, not a job:
+    "Co-op Engineering Student" is no title (read as 'engineering', it was engineering managers
+    at 51%). Each role of "A / B" is read so ("Co-op Engineering Student / Barista" is a barista)."""
+    if without_work_term(written) == written:
+        return written
+
+    def job(piece: str) -> str:
+        rest = without_work_term(piece)
+        if rest == piece or titles is None:
+            return rest
+        words = set(normalize_title(rest).split())
+        return rest if words & titles.role_heads or any(w in titles.exact for w in words) else ""
+
+    return " / ".join(p for p in map(job, _SLASHES.split(written[:MAX_TITLE_CHARS])) if p.strip())
 
 
 def _without_pieces_naming_no_occupation(written: str) -> str:
-    """The title without the roles ("A / B") that name no occupation, and without a placeholder
-    in or out of brackets: "Student / Barista" is a barista, "Volunteer (N/A)" a volunteer (no
-    title), "N/A (Driver)" a driver.
+    """The title without the roles ("A / B") that name no occupation, and without a bracketed
+    placeholder: "Student / Barista" is a barista, "Volunteer (N/A)" a volunteer (no title); a
+    placeholder outside brackets that hold the rest goes too: "N/A (Driver)" is a driver.
 
     A status in brackets or after a dash stays: it may say who the job serves ("Adviser
     (International Students)"; "Adviser - International Students" is an official title)."""

@@ -58,6 +58,7 @@ def test_abbreviations_are_read_as_official_titles_read_them(model: MapperModel)
     # a class that is not a driver's stays as it was: "Class A Welder / Driver" is a welder
     assert codes(model.map("Class A Welder / Driver", evidence=False))[0] == "72106"
     assert codes(model.map("Class 1 Delivery Driver", evidence=False))[0] == "75201"
+    assert codes(model.map("Delivery Driver (Class 1)", evidence=False))[0] == "75201"
     # no official title either way: the word pairs that official titles use ('account manager')
     assert codes(model.map("Key Acct Mgr", evidence=False))[0] == "60010"
 
@@ -154,6 +155,8 @@ def test_real_words_are_not_respelt_and_american_spellings_are_read_as_canadian(
     # ... but a job beside a work term is the job, and students served stay
     for title, code in [
         ("Cashier - Summer Student", "65100"),
+        ("Landscaper - Summer Student", "22114"),  # 'landscaper' ends too few titles to be a role word
+        ("Co-op Engineering Student / Barista", "65201"),
         ("Software Developer - Co-op Student", "21232"),
         ("Adviser (International Students)", "41320"),
         ("Supervisor - Summer Students", "45100"),

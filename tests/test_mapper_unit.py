@@ -66,6 +66,7 @@ from warehouse import schema
         ("DZ Truck Driver", "truck driver"),
         ("Class 1 Bus Driver", "bus driver"),
         ("Bus Driver - Class 2", "bus driver"),
+        ("Delivery Driver (Class 1)", "delivery driver class"),  # after 'driver': the whole title only
         # ... and only there: water treatment operators and welders have classes too, a
         # delivery driver may need a class 1, 'a' is an article
         ("Class 1 Water Treatment Operator", "class water treatment operator"),
@@ -343,6 +344,7 @@ def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_u
         assert prepare(no_title, "", jobs).title_norm == "", no_title
     for job in ("Cashier - Summer Student", "Cashier (Co-op Student)", "Mentor (Co-op Students)"):
         assert prepare(job, "", jobs).title_norm, job
+    assert prepare("Co-op Engineering Student / Cashier", "", jobs).title_norm == "cashier"
     # after a dash a status word qualifies the title; so does seniority
     assert (
         prepare("Adviser - International Students", "", titles).title_norm == "adviser international student"
