@@ -190,9 +190,9 @@ _CO_OP = re.compile(r"\bco[\s-]+ops?\b")
 #: each licenses, as NOC names it. Ontario: A for tractor-trailers, D for trucks, B and C for
 #: buses, Z for air brakes; Alberta, British Columbia, Saskatchewan and Manitoba: Class 1 for
 #: semi-trailers, 3 for trucks with three or more axles, 2 for buses. Only right beside 'driver'
-#: or 'trucker' (a truck or bus between): water treatment operators and welders have classes
-#: too, and "Class 1 Delivery Driver" is a delivery driver. A title that names the vehicle
-#: keeps it ("Class 1 Bus Driver" is a bus driver).
+#: or 'trucker' (a truck or bus between) that ends a role: water treatment operators and welders
+#: have classes too, "Class 1 Delivery Driver" is a delivery driver and "AZ Driver Trainer" a
+#: trainer. A title that names the vehicle keeps it ("Class 1 Bus Driver" is a bus driver).
 _LICENCE_READINGS = {
     **dict.fromkeys(("1", "a", "az"), "tractor trailer truck"),
     **dict.fromkeys(("3", "d", "dz"), "truck"),
@@ -201,7 +201,7 @@ _LICENCE_READINGS = {
 _CLASS = r"(?:class\s*[-#]?\s*(?P<{0}>1|2|3|a|b|c|d|az|bz|cz|dz)|(?P<{1}>az|bz|cz|dz))"
 _DRIVER = r"(?P<{0}>(?:truck|bus)\s+)?(?P<{1}>drivers?|truckers?)"
 _LICENCE_CLASS = re.compile(
-    rf"\b{_CLASS.format('class1', 'licence1')}\s+{_DRIVER.format('vehicle1', 'driver1')}\b"  # "AZ Driver"
+    rf"\b{_CLASS.format('class1', 'licence1')}\s+{_DRIVER.format('vehicle1', 'driver1')}\b(?!\s*[a-z])"  # "AZ Driver"
     rf"|^\s*{_DRIVER.format('vehicle2', 'driver2')}\s*[-,:(]?\s*{_CLASS.format('class2', 'licence2')}\)?(?!\w)"
 )  # ... and "Driver (AZ)", the whole title ("Delivery Driver (Class 1)" is a delivery driver)
 #: Ordinals as NOC writes them: "4th Class Power Engineer" is its 'fourth-class power engineer';
@@ -489,16 +489,17 @@ def acronym_form(title: str) -> tuple[str, str] | None:
 @lru_cache(maxsize=100_000)
 def _normalize_title(text: str, readings: Readings = ()) -> str:
     text = fold(_drop_acronyms(_join_initials(text)))
-    text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
-    text = re.sub(r"\bw/", "with ", text)
-    text = _CO_OP.sub("coop", text)
-    # (Substring tests first: these regexes cost more than the words they look for.)
+    # (Substring tests first: these regexes cost more than the words they look for. Before the
+    # brackets go: "Class 1 Driver (AZ)" ends its driver at the bracket.)
     if "year" in text:
         text = _YEAR_OF_TRAINING.sub(" ", text)
     if "driver" in text or "trucker" in text:
         text = _LICENCE_CLASS.sub(_licence_read, text)
     if _ANY_DIGIT.search(text):
         text = _ORDINAL.sub(lambda m: _ORDINALS[m.group(0)], text)
+    text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # keep parenthesised words, drop brackets
+    text = re.sub(r"\bw/", "with ", text)
+    text = _CO_OP.sub("coop", text)
     text = _TRAILING_CONTRACT.sub(" ", _CONTRACT.sub(" ", text))
     # "Welder - contract" is a welder; but "contract manager" is an official title, and
     # cutting it to a bare "manager" would make it an exact match for every manager.

@@ -67,6 +67,8 @@ from warehouse import schema
         ("Class 1 Bus Driver", "bus driver"),
         ("Bus Driver - Class 2", "bus driver"),
         ("Delivery Driver (Class 1)", "delivery driver class"),  # after 'driver': the whole title only
+        ("AZ Driver Trainer", "az driver trainer"),  # a trainer: 'driver' must end a role
+        ("Class 1 Driver (AZ)", "tractor trailer truck driver az"),
         # ... and only there: water treatment operators and welders have classes too, a
         # delivery driver may need a class 1, 'a' is an article
         ("Class 1 Water Treatment Operator", "class water treatment operator"),
