@@ -416,6 +416,8 @@ def without_work_term(title: str) -> str:
     "Co-op Engineering Student" says only 'engineering'; "Co-op Student" alone is no title).
     'Co-op' names co-op officers' work in official titles: "Co-op Engineering Student" was
     co-op officers (41320) at 86%."""
+    if "student" not in title.lower():  # most titles: skips the regex
+        return title
     return _WORK_TERM_WORDS.sub(" ", title) if _WORK_TERM.match(title) else title
 
 
