@@ -120,9 +120,8 @@ def prepare(
     role_heads = titles.role_heads if titles is not None else frozenset()
     # 'Book-keeper' is NOC's 'bookkeeper' (TitleIndex.join_hyphenated)
     written = titles.join_hyphenated(title) if titles is not None else title
-    written = _without_work_term(written, titles)
     if not says_no_title(normalize_title(written)):
-        written = _without_pieces_naming_no_occupation(written)
+        written = _without_pieces_naming_no_occupation(written, titles)
     if says_no_title(normalize_title(written)):  # "N/A", "None", "Sr.": the duties decide alone
         written = ""
 
@@ -145,29 +144,25 @@ def prepare(
     )
 
 
-def _without_work_term(written: str, titles: TitleIndex | None) -> str:
-    """A co-op or summer student's title without those words (``normalize.without_work_term``):
+def _job_of(role: str, titles: TitleIndex | None) -> str:
+    """A co-op or summer student's role without those words (``normalize.without_work_term``):
     "Landscaper - Summer Student" is a landscaper. If no word left is an official role word (a
     word that ends official titles) or an official title, it names a field of study, not a job:
     "Co-op Engineering Student" is no title (read as 'engineering', it was engineering managers
-    at 51%). Each role of "A / B" is read so ("Co-op Engineering Student / Barista" is a barista)."""
-    if without_work_term(written) == written:
-        return written
-
-    def job(piece: str) -> str:
-        rest = without_work_term(piece)
-        if rest == piece or titles is None:
-            return rest
-        words = set(normalize_title(rest).split())
-        return rest if words & titles.role_heads or any(w in titles.exact for w in words) else ""
-
-    return " / ".join(p for p in map(job, _SLASHES.split(written[:MAX_TITLE_CHARS])) if p.strip())
+    at 51%)."""
+    rest = without_work_term(role)
+    if rest == role or titles is None:
+        return rest
+    words = set(normalize_title(rest).split())
+    return rest if words & titles.role_heads or any(w in titles.exact for w in words) else ""
 
 
-def _without_pieces_naming_no_occupation(written: str) -> str:
+def _without_pieces_naming_no_occupation(written: str, titles: TitleIndex | None) -> str:
     """The title without the roles ("A / B") that name no occupation, and without a bracketed
     placeholder: "Student / Barista" is a barista, "Volunteer (N/A)" a volunteer (no title); a
-    placeholder outside brackets that hold the rest goes too: "N/A (Driver)" is a driver.
+    placeholder outside brackets that hold the rest goes too: "N/A (Driver)" is a driver. A
+    co-op or summer student's role is its job (``_job_of``): "Co-op Engineering Student /
+    Barista" is a barista.
 
     A status in brackets or after a dash stays: it may say who the job serves ("Adviser
     (International Students)"; "Adviser - International Students" is an official title)."""
@@ -182,11 +177,9 @@ def _without_pieces_naming_no_occupation(written: str) -> str:
         unbracketed = _BRACKETED.sub(
             lambda m: " " if normalize_title(m.group(1)) in PLACEHOLDER_TITLES else m.group(0), text
         )
-    pieces = _SLASHES.split(unbracketed)
-    kept = [p for p in pieces if not names_no_occupation(normalize_title(p))]
-    return (
-        written if unbracketed == written[:MAX_TITLE_CHARS] and len(kept) == len(pieces) else " / ".join(kept)
-    )
+    jobs = [_job_of(p, titles) for p in _SLASHES.split(unbracketed)]
+    kept = [j for j in jobs if j.strip() and not names_no_occupation(normalize_title(j))]
+    return written if kept == _SLASHES.split(written[:MAX_TITLE_CHARS]) else " / ".join(kept)
 
 
 @dataclass
