@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from mapper.english import EnglishWords
 from mapper.normalize import (
     FRENCH_FUNCTION_WORDS,
     FUNCTION_WORDS,
@@ -51,6 +52,12 @@ RESPELL_MAX_WORDS = 12
 #: A word at least this common in English (Zipf scale: 3 = once per million words; wordfreq)
 #: is a real word, not a typo: 'Linux', 'Scrum', 'Agile', 'None' are not respelt.
 COMMON_WORD_ZIPF = 3.0
+#: A rarer English word is read as written unless the official title word nearest it is at
+#: least this much commoner (Zipf levels: 1 = ten times as common). A slip that happens to
+#: write a rare word is less likely than the word itself when the two are about as common:
+#: 'busser' (1.65) is no 'busker' (2.24), 'flagger' no 'flanger', 'teamster' no 'tester';
+#: 'programer' (1.40) is still a 'programmer' (3.56) and 'plumer' (1.93) a 'plumber' (3.36).
+RESPELL_MIN_ZIPF_GAIN = 1.0
 #: American spellings and the Canadian ones NOC writes, where in a word each is written:
 #: 'labor(er)' -> 'labour(er)', 'center' -> 'centre', 'counselor' -> 'counsellor', 'catalog' ->
 #: 'catalogue', 'license' -> 'licence'. The places keep real words apart: 'forth' is no 'fourth'
@@ -175,8 +182,12 @@ class TitleIndex(_Transposed):
     #: models trained before French titles were left out read them). Respelling into the French
     #: titles' words read 'Linux' as 'lieux', 'Agile' as 'argile' and 'None' as 'nonne'.
     spelling_words: frozenset[str] | None = None
-    #: Common English words that no official text uses (``common_english_words``): never respelt.
+    #: Common English words that no official text uses: never respelt. Models saved before
+    #: ``english`` read words with this set alone.
     common_words: frozenset[str] = frozenset()
+    #: How common English words are: common ones are never respelt, rarer ones only into a
+    #: much commoner title word (``RESPELL_MIN_ZIPF_GAIN``).
+    english: EnglishWords | None = None
 
     @classmethod
     def build(
@@ -186,12 +197,12 @@ class TitleIndex(_Transposed):
         other_texts: Sequence[str] = (),
         *,
         english_titles: Sequence[str] | None = None,
-        common_words: Iterable[str] = (),
+        english: EnglishWords | None = None,
     ) -> TitleIndex:
         """``pairs`` = (code, published title); ``other_texts``: the official duties, lead
         statements and definitions, whose words are never respelt; ``english_titles``: the
-        titles whose words misspellings are read as (default: all); ``common_words``: English
-        words that are never respelt (those of official texts need not be left out)."""
+        titles whose words misspellings are read as (default: all); ``english``: how common
+        English words are (default: none is a real word)."""
         position = {c: i for i, c in enumerate(codes)}
         # Rows grouped by code (in their order within it): ``per_code_max``'s fast path.
         pairs = sorted(pairs, key=lambda pair: position[pair[0]])
@@ -252,7 +263,7 @@ class TitleIndex(_Transposed):
             spelling_words=None
             if english_titles is None
             else frozenset(w for t in english_titles for w in normalize_title(t).split() if w in idf),
-            common_words=frozenset(common_words) - idf.keys(),
+            english=english,
         )
 
     def word_coverage(self, title: str, codes: Iterable[int]) -> list[float]:
@@ -340,7 +351,19 @@ class TitleIndex(_Transposed):
         found = self._written_apart_title(word) or self._canadian_spelling(word)
         if found:
             return found
-        return word if word in self.common_words else self._look_up_misspelling(word, french=french)
+        written = self._english_zipf(word)
+        if written >= COMMON_WORD_ZIPF:
+            return word
+        respelt = self._look_up_misspelling(word, french=french)
+        if written and self._english_zipf(respelt) < written + RESPELL_MIN_ZIPF_GAIN:
+            return word  # a rare real word rather than a slip
+        return respelt
+
+    def _english_zipf(self, word: str) -> float:
+        """How common ``word`` is in English (Zipf level; 0: a typo or too rare to know)."""
+        if self.english is None:  # a model saved before: its common words only
+            return COMMON_WORD_ZIPF if word in self.common_words else 0.0
+        return self.english.zipf(word)
 
     def _canadian_spelling(self, word: str) -> str | None:
         """The official title word that is ``word``'s Canadian spelling ('laborer' ->

@@ -28,13 +28,14 @@ import numpy as np
 from mapper.calibrate import Fusion
 from mapper.classifier import TextClassifier
 from mapper.corpus import NocCorpus, acronym_titles, french_gender_forms
-from mapper.index import COMMON_WORD_ZIPF, CodeDocuments, DutyIndex, TitleIndex, strip_qualifier
+from mapper.english import EnglishWords
+from mapper.index import RESPELL_MIN_LENGTH, CodeDocuments, DutyIndex, TitleIndex, strip_qualifier
 from mapper.model import FORMAT_VERSION, MapperModel
 from mapper.normalize import normalize_text, normalize_title
 from mapper.signals import Parts, candidate_features, compute_signals, prepare
 
 #: Bump when training changes in a way that should retrain an unchanged corpus.
-TRAINER_VERSION = "6"  # 6: abbreviations read as official titles read them (TitleIndex.read)
+TRAINER_VERSION = "7"  # 7: rare real words are not respelt (TitleIndex.english)
 HELD_OUT_TITLES = 0.3
 HELD_OUT_DUTIES = 0.25
 #: Title kinds that may be held out (canonical names always stay in the index).
@@ -259,7 +260,7 @@ def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
         codes,
         other_texts,
         english_titles=[t for _, t in english],
-        common_words=common_english_words(),
+        english=EnglishWords.from_wordfreq(RESPELL_MIN_LENGTH),
     )
     duties = DutyIndex.build(corpus.duties, codes)
     documents_text: dict[str, list[str]] = defaultdict(list)
@@ -427,19 +428,6 @@ def held_out_metrics(fusion: Fusion, data: FusionData) -> dict:
         "top5": round(float(np.mean(in_top5)), 4) if conf else None,
         "ece": round(expected_calibration_error(np.asarray(conf), np.asarray(correct)), 4) if conf else None,
     }
-
-
-def common_english_words() -> frozenset[str]:
-    """English words at least ``COMMON_WORD_ZIPF`` common (wordfreq), lower case, a-z only."""
-    from wordfreq import top_n_list, zipf_frequency
-
-    common = []
-    for word in top_n_list("en", 100_000):  # most frequent first
-        if zipf_frequency(word, "en") < COMMON_WORD_ZIPF:
-            break
-        if word.isascii() and word.isalpha():
-            common.append(word)
-    return frozenset(common)
 
 
 def _library_versions(sklearn_version: str) -> dict[str, str]:

@@ -133,6 +133,15 @@ def test_real_words_are_not_respelt_and_american_spellings_are_read_as_canadian(
     laborer = model.map("Construction Laborer")
     assert laborer.title_read_as == "construction labourer" and codes(laborer)[0] == "75110"
     assert model.map("Guidance Counselor").title_read_as == "guidance counsellor"
+    # Rarer real words were read as typos too: "Busser" as 'busker' (other performers at 86%),
+    # "Flagger" as 'flanger'. A rare word is now respelt only into a much commoner title word.
+    for title in ("Busser", "Flagger", "Biller", "Tasker", "Bellman"):
+        mapping = model.map(title, evidence=False)
+        assert mapping.title_read_as is None, title
+        assert not mapping.suggestions or mapping.suggestions[0].confidence < 0.5, title
+    assert codes(model.map("Busser / Server Assistant", evidence=False))[0] == "65200"
+    plumer = model.map("Plumer", evidence=False)  # a rare word too, but 'plumber' is far commoner
+    assert plumer.title_read_as == "plumber" and codes(plumer)[0] == "72300"
     # Placeholders and bare seniority are no title: no suggestion alone, the duties decide with them.
     for placeholder in ("None", "N/A", "#N/A", "Unknown", "Unemployed", "undefined", "Sr.", "Jr"):
         assert model.map(placeholder).suggestions == [], placeholder

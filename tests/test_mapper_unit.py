@@ -271,6 +271,7 @@ def test_words_no_official_text_uses_are_respelt_to_official_title_words(monkeyp
 
 
 def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_us_spellings() -> None:
+    from mapper.english import EnglishWords
     from mapper.index import TitleIndex
     from mapper.normalize import says_no_title
     from mapper.signals import prepare
@@ -287,8 +288,8 @@ def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_u
         ("12200", "centre clerk"),
     ]
     english = [t for c, t in pairs if t not in ("nonne", "lieux de culte gardien")]
-    common = {"linux", "none", "scrum"}
-    titles = TitleIndex.build(pairs, codes, english_titles=english, common_words=common)
+    common = EnglishWords.from_levels({"linux": 3.5, "none": 5.3, "scrum": 3.2})
+    titles = TitleIndex.build(pairs, codes, english_titles=english, english=common)
     # Common English words are real words, not typos; they stay as written.
     assert titles.respell("linux system administrator") == "linux system administrator"
     assert titles.respell("none") == "none"
@@ -308,7 +309,7 @@ def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_u
     # ... only where American spellings differ: 'forth' is not 'fourth', 'boer' not 'bore'.
     # (The American-spelling reading comes before the common-word guard: it must not fire here.)
     more = [*pairs, ("12200", "fourth class engineer"), ("12200", "bore miner")]
-    places = TitleIndex.build(more, codes, common_words={"forth", "boer"})
+    places = TitleIndex.build(more, codes, english=EnglishWords.from_levels({"forth": 3.8, "boer": 3.1}))
     assert places.respell("back and forth driver") == "back and forth driver"
     assert places.respell("boer") == "boer"
     # Placeholders and seniority alone say there is no title: the duties decide alone.
@@ -355,6 +356,42 @@ def test_respelling_reads_english_title_words_only_and_leaves_common_words_and_u
     assert prepare("N/A", "Clean rooms", titles).title_norm == ""
     assert prepare("Sr.", "", titles).title_norm == ""
     assert prepare("Sr. Nun", "", titles).title_norm == "senior nun"
+
+
+def test_a_rare_real_word_is_respelt_only_into_a_much_commoner_title_word() -> None:
+    import pickle
+
+    from mapper.english import EnglishWords
+    from mapper.index import TitleIndex
+
+    codes = ["55109", "65201", "73402", "21231"]
+    pairs = [
+        ("55109", "busker"),
+        ("65201", "bus boy"),
+        ("73402", "plumber"),
+        ("21231", "programmer"),
+    ]
+    # Zipf levels as wordfreq gives them
+    levels = {"busser": 1.65, "busker": 2.24, "plumer": 1.93, "plumber": 3.36, "programer": 1.40}
+    levels["programmer"] = 3.56
+    english = EnglishWords.from_levels(levels)
+    titles = TitleIndex.build(pairs, codes, english=english)
+    # 'busser' is a word of its own, about as common as 'busker': read as written.
+    assert titles.respell("busser") == "busser"
+    # A slip that writes a rare word is still read as the much commoner title word ...
+    assert titles.respell("plumer") == "plumber"
+    assert titles.respell("senior programer") == "senior programmer"
+    # ... and so is a word English does not write at all.
+    assert titles.respell("buskr") == "busker"
+    # Models saved before ``english`` read every rare word as a typo, as they were trained.
+    older = TitleIndex.build(pairs, codes)
+    assert older.english is None and older.respell("busser") == "busker"
+    # The table is stored compactly: one string and one byte a word, looked up on first use.
+    assert abs(english.zipf("busser") - 1.65) <= 0.05 and english.zipf("nosuchword") == 0.0
+    assert len(english) == 6
+    assert "_table" in english.__dict__ and "_table" not in pickle.loads(pickle.dumps(english)).__dict__
+    assert pickle.loads(pickle.dumps(english)).zipf("plumber") == 3.4
+    assert EnglishWords.from_levels({}).zipf("anything") == 0.0
 
 
 def test_a_title_is_found_exactly_without_its_bracketed_acronym() -> None:
