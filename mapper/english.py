@@ -28,8 +28,10 @@ class EnglishWords:
 
     @classmethod
     def from_levels(cls, zipf: Mapping[str, float]) -> EnglishWords:
-        """From ``word -> Zipf level`` (levels from 0 to 25.5 are kept to a tenth)."""
-        return cls("\n".join(zipf), bytes(min(255, max(0, round(z * 10))) for z in zipf.values()))
+        """From ``word -> Zipf level``: levels from 0 to 25.5 are kept to a tenth, rounded down
+        (wordfreq's 2.95 is 2.9, still under ``COMMON_WORD_ZIPF``, 3.0)."""
+        levels = (min(255, max(0, math.floor(round(z, 2) * 10 + 1e-6))) for z in zipf.values())
+        return cls("\n".join(zipf), bytes(levels))
 
     @classmethod
     def from_wordfreq(cls, min_length: int) -> EnglishWords:

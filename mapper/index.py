@@ -52,12 +52,15 @@ RESPELL_MAX_WORDS = 12
 #: A word at least this common in English (Zipf scale: 3 = once per million words; wordfreq)
 #: is a real word, not a typo: 'Linux', 'Scrum', 'Agile', 'None' are not respelt.
 COMMON_WORD_ZIPF = 3.0
-#: A rarer English word is read as written unless the official title word nearest it is at
-#: least this much commoner (Zipf levels: 1 = ten times as common). A slip that happens to
-#: write a rare word is less likely than the word itself when the two are about as common:
-#: 'busser' (1.65) is no 'busker' (2.24), 'flagger' no 'flanger', 'teamster' no 'tester';
-#: 'programer' (1.40) is still a 'programmer' (3.56) and 'plumer' (1.93) a 'plumber' (3.36).
+#: A rarer English word is read as written when the official title word nearest it is not
+#: this much commoner (Zipf levels: 1 = ten times as common) and is another word, not another
+#: spelling (``_consonants``): a slip that happens to write a rare word is less likely than the
+#: word itself when the two are about as common. 'busser' (1.65) is no 'busker' (2.24),
+#: 'flagger' no 'flanger'; 'programer' (1.40) is still a 'programmer' (3.56), and 'forman'
+#: (2.95, a surname) a 'foreman' (3.58), 'paediatrician' a 'pediatrician'.
 RESPELL_MIN_ZIPF_GAIN = 1.0
+_VOWELS = re.compile(r"[aeiouy]")
+_DOUBLED = re.compile(r"(.)\1+")
 #: American spellings and the Canadian ones NOC writes, where in a word each is written:
 #: 'labor(er)' -> 'labour(er)', 'center' -> 'centre', 'counselor' -> 'counsellor', 'catalog' ->
 #: 'catalogue', 'license' -> 'licence'. The places keep real words apart: 'forth' is no 'fourth'
@@ -110,6 +113,15 @@ def per_code_max(sims: sp.csr_matrix, column_code: np.ndarray, n_codes: int) -> 
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     out.ravel()[keys[starts]] = np.maximum.reduceat(sims.data, starts)
     return out
+
+
+def _consonants(word: str) -> str:
+    """The word's consonants after its first letter, doubled letters written once ('mb' as 'm',
+    'ph' as 'f'): words that differ in vowels and doubling alone are spellings of one word
+    ('joyner'/'joiner', 'plummer'/'plumber', 'colorist'/'colourist', 'jailor'/'jailer'),
+    while 'busser'/'busker' and 'bellman'/'beltman' are two words."""
+    word = word.replace("mb", "m").replace("ph", "f").replace("ck", "k")
+    return _DOUBLED.sub(r"\1", word[:1] + _VOWELS.sub("", word[1:]))
 
 
 def _memoised(owner, memo: str, word: str, look_up) -> str:
@@ -355,7 +367,11 @@ class TitleIndex(_Transposed):
         if written >= COMMON_WORD_ZIPF:
             return word
         respelt = self._look_up_misspelling(word, french=french)
-        if written and self._english_zipf(respelt) < written + RESPELL_MIN_ZIPF_GAIN:
+        if (
+            written
+            and self._english_zipf(respelt) < written + RESPELL_MIN_ZIPF_GAIN
+            and _consonants(word) != _consonants(respelt)
+        ):
             return word  # a rare real word rather than a slip
         return respelt
 
@@ -395,7 +411,7 @@ class TitleIndex(_Transposed):
 
     def _look_up_misspelling(self, word: str, *, french: bool = False) -> str:
         from rapidfuzz import fuzz, process
-        from rapidfuzz.distance import Levenshtein
+        from rapidfuzz.distance import OSA, Levenshtein
 
         key = "_spelling_list_fr" if french else "_spelling_list"
         vocabulary = self.__dict__.get(key)
@@ -413,8 +429,11 @@ class TitleIndex(_Transposed):
         ]
         if not matches:
             return word
-        best, _, _ = max(matches, key=lambda m: (m[1], -self.word_idf[m[0]]))
-        return best
+        # Fewest slips, two neighbours swapped counting as one; of words as near, the commoner
+        # in titles. 'cheif' is one slip from 'chief' and from 'chef', and 'chief' is in more
+        # titles; RapidFuzz's ratio counts a swap as two edits, and read 'cheif' as 'chef'.
+        best = min(matches, key=lambda m: (OSA.distance(word, m[0]), self.word_idf[m[0]]))
+        return best[0]
 
     def clear_cache(self) -> None:
         self.__dict__.pop("_respelt", None)

@@ -142,6 +142,15 @@ def test_real_words_are_not_respelt_and_american_spellings_are_read_as_canadian(
     assert codes(model.map("Busser / Server Assistant", evidence=False))[0] == "65200"
     plumer = model.map("Plumer", evidence=False)  # a rare word too, but 'plumber' is far commoner
     assert plumer.title_read_as == "plumber" and codes(plumer)[0] == "72300"
+    # ... and a rare word spelt like a title word but for vowels and doubled letters is that
+    # word: surnames ('Forman', 'Plummer', 'Joyner') and British spellings are read as before.
+    for title, read_as in [
+        ("Construction Forman", "construction foreman"),
+        ("Journeyman Plummer", "journeyman plumber"),
+        ("Finish Joyner", "finish joiner"),
+        ("Paediatrician", "pediatrician"),
+    ]:
+        assert model.map(title, evidence=False).title_read_as == read_as, title
     # Placeholders and bare seniority are no title: no suggestion alone, the duties decide with them.
     for placeholder in ("None", "N/A", "#N/A", "Unknown", "Unemployed", "undefined", "Sr.", "Jr"):
         assert model.map(placeholder).suggestions == [], placeholder
