@@ -124,6 +124,19 @@ def _consonants(word: str) -> str:
     return _DOUBLED.sub(r"\1", word[:1] + _VOWELS.sub("", word[1:]))
 
 
+def _slips(written: str, word: str) -> int:
+    """How many slips of a typist turn ``word`` into ``written``: a letter dropped, added or two
+    neighbours swapped is one slip, a wrong letter two (a letter dropped and one added), as
+    typists drop letters more often than they hit wrong ones. So 'electrican' is an
+    'electrician' (one letter dropped) before an 'electrical' (one wrong letter), and 'cheif'
+    is as near 'chief' (a swap) as 'chef' (a letter added)."""
+    from rapidfuzz.distance import OSA, Indel, Levenshtein
+
+    # Indel counts a wrong letter as two and a swap as two; a swap is where OSA needs one
+    # edit fewer than Levenshtein.
+    return Indel.distance(written, word) - (Levenshtein.distance(written, word) - OSA.distance(written, word))
+
+
 def _memoised(owner, memo: str, word: str, look_up) -> str:
     """``look_up(word)``, remembered in ``owner``'s attribute ``memo`` (a derived, unpickled dict)
     and forgotten wholesale when it grows past ``_MAX_MEMO_WORDS``."""
@@ -411,7 +424,7 @@ class TitleIndex(_Transposed):
 
     def _look_up_misspelling(self, word: str, *, french: bool = False) -> str:
         from rapidfuzz import fuzz, process
-        from rapidfuzz.distance import OSA, Levenshtein
+        from rapidfuzz.distance import Levenshtein
 
         key = "_spelling_list_fr" if french else "_spelling_list"
         vocabulary = self.__dict__.get(key)
@@ -429,10 +442,9 @@ class TitleIndex(_Transposed):
         ]
         if not matches:
             return word
-        # Fewest slips, two neighbours swapped counting as one; of words as near, the commoner
-        # in titles. 'cheif' is one slip from 'chief' and from 'chef', and 'chief' is in more
-        # titles; RapidFuzz's ratio counts a swap as two edits, and read 'cheif' as 'chef'.
-        best = min(matches, key=lambda m: (OSA.distance(word, m[0]), self.word_idf[m[0]]))
+        # Fewest slips; of words as near, the longer (typists drop letters more often than they
+        # add them: 'surveyer' is a 'surveyor' before a 'survey'), then the commoner in titles.
+        best = min(matches, key=lambda m: (_slips(word, m[0]), -len(m[0]), self.word_idf[m[0]]))
         return best[0]
 
     def clear_cache(self) -> None:

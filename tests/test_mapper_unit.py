@@ -400,18 +400,22 @@ def test_a_rare_real_word_is_respelt_only_into_a_much_commoner_title_word() -> N
     assert EnglishWords.from_levels({}).zipf("anything") == 0.0
 
 
-def test_a_swap_of_two_neighbouring_letters_is_one_slip() -> None:
+def test_a_misspelling_is_read_as_the_title_word_fewest_slips_away() -> None:
     from mapper.index import TitleIndex
 
-    codes = ["00012", "62200", "72300"]
+    codes = ["00012", "21203", "22213", "62200", "72200", "72300", "94200"]
     pairs = [("00012", "chief executive officer"), ("00012", "chief financial officer")]
-    pairs += [("62200", "chef"), ("72300", "plumber")]
+    pairs += [("62200", "chef"), ("72300", "plumber"), ("72200", "electrician"), ("94200", "electrical")]
+    pairs += [("21203", "land surveyor"), ("22213", "land survey technician")]
     titles = TitleIndex.build(pairs, codes)
-    # 'cheif' is one swap from 'chief' and one dropped letter from 'chef', and 'chief' is in
-    # more titles; RapidFuzz's ratio counts the swap as two edits and read 'chef'.
+    # 'cheif' is one swap from 'chief' and one added letter from 'chef': as near, and 'chief'
+    # the longer; RapidFuzz's ratio counted the swap as two edits and read 'chef'.
     assert titles.respell("cheif executive officer") == "chief executive officer"
     assert titles.respell("cheif") == "chief"
+    assert titles.respell("electrican") == "electrician"  # a letter dropped, not a wrong one
     assert titles.respell("plubmer") == "plumber"
+    # as near 'surveyor' (a wrong letter) as 'survey' (two added): the longer
+    assert titles.respell("land surveyer") == "land surveyor"
 
 
 def test_a_title_is_found_exactly_without_its_bracketed_acronym() -> None:
