@@ -4,6 +4,8 @@ a letter dropped, two neighbours swapped or a letter replaced; duties left as wr
 
     uv run python benchmarks/mapper_typo_benchmark.py                 # dev set, promoted model
     uv run python benchmarks/mapper_typo_benchmark.py --seeds 0 1 2   # several draws of typos
+    uv run python benchmarks/mapper_typo_benchmark.py --models /tmp/models --seeds 0 1 2
+        # every model that mapper_seed_spread.py --save wrote there: means over models and draws
 
 Reports top-1, top-5, mean top-1 confidence and the share of titles that were respelt
 (``Mapping.title_read_as``) for each variant. Needs a refreshed data folder (NOCFIT_DATA).
@@ -77,19 +79,46 @@ def measure(
     }
 
 
-def main() -> int:
-    parser = benchmark_arguments(__doc__)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="draws of random typos")
-    args = parser.parse_args()
-    items = [i for i in labelled_items(args.data) if any(len(w) >= MIN_LETTERS for w in i.title.split())]
-    model = MapperModel.load(model_path(args))
-    report: dict = {"data": args.data, "items": len(items), "variants": {}}
-    report["variants"]["as written"] = measure(model, items, [i.title for i in items])
-    for seed in args.seeds:
+def variants(model: MapperModel, items: list[LabelledItem], seeds: list[int]) -> dict[str, dict]:
+    """``measure`` for the titles as written and, per draw, with one and every word misspelt."""
+    out = {"as written": measure(model, items, [i.title for i in items])}
+    for seed in seeds:
         for every_word, name in ((False, "one word misspelt"), (True, "every word misspelt")):
             rng = random.Random(seed)
             titles = [misspell(i.title, rng, every_word) for i in items]
-            report["variants"][f"{name}, seed {seed}"] = measure(model, items, titles)
+            out[f"{name}, seed {seed}"] = measure(model, items, titles)
+    return out
+
+
+def mean_variants(per_model: list[dict[str, dict]]) -> dict[str, dict]:
+    """Each kind of title (as written, one word, every word misspelt): means over models and draws."""
+    runs: dict[str, list[dict]] = {}
+    for model_variants in per_model:
+        for name, row in model_variants.items():
+            runs.setdefault(name.split(",")[0], []).append(row)
+    return {
+        kind: {key: round(sum(r[key] for r in rows) / len(rows), 3) for key in rows[0]} | {"runs": len(rows)}
+        for kind, rows in runs.items()
+    }
+
+
+def main() -> int:
+    parser = benchmark_arguments(__doc__)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="draws of random typos")
+    parser.add_argument("--models", help="a folder of models (seed-*.pkl): the means over them and the draws")
+    args = parser.parse_args()
+    items = [i for i in labelled_items(args.data) if any(len(w) >= MIN_LETTERS for w in i.title.split())]
+    paths = sorted(Path(args.models).glob("seed-*.pkl")) if args.models else [model_path(args)]
+    if not paths:
+        parser.error(f"no seed-*.pkl models in {args.models}")
+    report: dict = {"data": args.data, "items": len(items), "models": [str(p) for p in paths], "variants": {}}
+    per_model = [variants(MapperModel.load(path), items, args.seeds) for path in paths]
+    if len(paths) == 1:
+        report["variants"] = per_model[0]
+    else:
+        report["per_model"] = per_model
+        report["variants"] = mean_variants(per_model)
+        print(f"means over {len(paths)} models ({args.models}) and draws {args.seeds}")
     print(f"{len(items)} labelled items with a title of a word of {MIN_LETTERS}+ letters ({args.data})\n")
     print_variants(
         report["variants"],

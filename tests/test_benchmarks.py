@@ -81,6 +81,41 @@ def test_typo_benchmark_runs(refreshed: dict[str, str], few_items: Path, tmp_pat
     assert (as_written["top1"], as_written["ece"]) == (round(expected.top1, 3), round(expected.ece, 3))
 
 
+def test_typo_benchmark_means_over_saved_models(
+    refreshed: dict[str, str], few_items: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    for seed in (0, 1):  # the same model twice: the means must be its own scores
+        (models / f"seed-{seed}.pkl").symlink_to(Path(refreshed["NOCFIT_MODELS"]) / "current.pkl")
+    args = ["--data", str(few_items), "--models", str(models), "--seeds", "0", "1"]
+    report = run_benchmark("mapper_typo_benchmark.py", args, refreshed, tmp_path / "both")
+    one = run_benchmark("mapper_typo_benchmark.py", ["--data", str(few_items)], refreshed, tmp_path / "one")
+    assert len(report["models"]) == 2 and len(report["per_model"]) == 2
+    assert set(report["variants"]) == {"as written", "one word misspelt", "every word misspelt"}
+    assert [report["variants"][k]["runs"] for k in report["variants"]] == [2, 4, 4]
+    for key in ("top1", "top5", "ece", "mean_confidence"):
+        assert report["variants"]["as written"][key] == one["variants"]["as written"][key], key
+        draws = [m[f"one word misspelt, seed {s}"][key] for m in report["per_model"] for s in (0, 1)]
+        assert report["variants"]["one word misspelt"][key] == round(sum(draws) / 4, 3), key
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT_ROOT / "benchmarks" / "mapper_typo_benchmark.py"),
+            "--models",
+            str(empty),
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **refreshed},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "no seed-*.pkl models" in done.stderr
+
+
 def test_tense_benchmark_runs(refreshed: dict[str, str], few_items: Path, tmp_path: Path) -> None:
     report = run_benchmark("mapper_tense_benchmark.py", ["--data", str(few_items)], refreshed, tmp_path)
     assert report["items"] == 3 and set(report["variants"]) == {"as written", "past tense"}
