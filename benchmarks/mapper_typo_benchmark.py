@@ -107,18 +107,18 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="draws of random typos")
     parser.add_argument("--models", help="a folder of models (seed-*.pkl): the means over them and the draws")
     args = parser.parse_args()
-    items = [i for i in labelled_items(args.data) if any(len(w) >= MIN_LETTERS for w in i.title.split())]
     paths = sorted(Path(args.models).glob("seed-*.pkl")) if args.models else [model_path(args)]
     if not paths:
         parser.error(f"no seed-*.pkl models in {args.models}")
+    items = [i for i in labelled_items(args.data) if any(len(w) >= MIN_LETTERS for w in i.title.split())]
     report: dict = {"data": args.data, "items": len(items), "models": [str(p) for p in paths], "variants": {}}
     per_model = [variants(MapperModel.load(path), items, args.seeds) for path in paths]
-    if len(paths) == 1:
-        report["variants"] = per_model[0]
-    else:
+    if args.models:
         report["per_model"] = per_model
         report["variants"] = mean_variants(per_model)
         print(f"means over {len(paths)} models ({args.models}) and draws {args.seeds}")
+    else:
+        report["variants"] = per_model[0]
     print(f"{len(items)} labelled items with a title of a word of {MIN_LETTERS}+ letters ({args.data})\n")
     print_variants(
         report["variants"],

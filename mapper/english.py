@@ -24,7 +24,7 @@ class EnglishWords:
     """
 
     words: str  # the words, '\n'-joined
-    levels: bytes  # each word's Zipf level x 10, rounded
+    levels: bytes  # each word's Zipf level x 10, rounded down
 
     @classmethod
     def from_levels(cls, zipf: Mapping[str, float]) -> EnglishWords:

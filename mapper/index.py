@@ -60,6 +60,7 @@ COMMON_WORD_ZIPF = 3.0
 #: (2.95, a surname) a 'foreman' (3.58), 'paediatrician' a 'pediatrician'.
 RESPELL_MIN_ZIPF_GAIN = 1.0
 _VOWELS = re.compile(r"[aeiouy]")
+_SOFT_C = re.compile(r"c(?=[eiy])")
 _DOUBLED = re.compile(r"(.)\1+")
 #: American spellings and the Canadian ones NOC writes, where in a word each is written:
 #: 'labor(er)' -> 'labour(er)', 'center' -> 'centre', 'counselor' -> 'counsellor', 'catalog' ->
@@ -116,11 +117,13 @@ def per_code_max(sims: sp.csr_matrix, column_code: np.ndarray, n_codes: int) -> 
 
 
 def _consonants(word: str) -> str:
-    """The word's consonants after its first letter, doubled letters written once ('mb' as 'm',
-    'ph' as 'f'): words that differ in vowels and doubling alone are spellings of one word
-    ('joyner'/'joiner', 'plummer'/'plumber', 'colorist'/'colourist', 'jailor'/'jailer'),
+    """The word's consonants after its first letter, doubled letters written once, and letters
+    that sound alike written alike ('mb' as 'm', 'ph' as 'f', 'z' and a soft 'c' as 's'): words
+    that differ in vowels and such letters alone are spellings of one word ('joyner'/'joiner',
+    'plummer'/'plumber', 'colorist'/'colourist', 'fertiliser'/'fertilizer', 'razer'/'racer'),
     while 'busser'/'busker' and 'bellman'/'beltman' are two words."""
     word = word.replace("mb", "m").replace("ph", "f").replace("ck", "k")
+    word = _SOFT_C.sub("s", word).replace("z", "s")
     return _DOUBLED.sub(r"\1", word[:1] + _VOWELS.sub("", word[1:]))
 
 
@@ -132,8 +135,9 @@ def _slips(written: str, word: str) -> int:
     is as near 'chief' (a swap) as 'chef' (a letter added)."""
     from rapidfuzz.distance import OSA, Indel, Levenshtein
 
-    # Indel counts a wrong letter as two and a swap as two; a swap is where OSA needs one
-    # edit fewer than Levenshtein.
+    # Indel counts a wrong letter as two and a swap as two; OSA needs one edit fewer than
+    # Levenshtein for each swap. Exact for one slip; for two it may count one more (a letter
+    # dropped beside a swap: 'watcham'/'watchman' is 3, not 2).
     return Indel.distance(written, word) - (Levenshtein.distance(written, word) - OSA.distance(written, word))
 
 
@@ -366,7 +370,8 @@ class TitleIndex(_Transposed):
         return " ".join(fixed + words[RESPELL_MAX_WORDS:])
 
     def _closest_word(self, word: str, *, french: bool = False) -> str:
-        """The official title word closest in spelling (ties: the commoner word), or ``word``."""
+        """The official title word closest in spelling (fewest slips, then the longer, then the
+        commoner), or ``word``."""
         if len(word) < RESPELL_MIN_LENGTH or not word.isalpha():
             return word
         memo = "_respelt_fr" if french else "_respelt"  # typos recur in a batch
