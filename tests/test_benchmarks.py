@@ -31,15 +31,22 @@ def few_items(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Pa
     return path
 
 
-def run_benchmark(script: str, args: list[str], env: dict[str, str], results: Path) -> dict:
-    done = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "benchmarks" / script), "--results", str(results), *args],
+def run_script(
+    script: str, args: list[str], env: dict[str, str], timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """``benchmarks/<script> args`` from the project folder, with ``env`` added."""
+    return subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "benchmarks" / script), *args],
         cwd=PROJECT_ROOT,
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
+
+
+def run_benchmark(script: str, args: list[str], env: dict[str, str], results: Path) -> dict:
+    done = run_script(script, ["--results", str(results), *args], env)
     assert done.returncode == 0, done.stdout + done.stderr
     (written,) = results.glob("*.json")
     return json.loads(written.read_text())
@@ -102,19 +109,7 @@ def test_typo_benchmark_means_over_saved_models(
         assert report["variants"]["one word misspelt"][key] == round(sum(draws) / 4, 3), key
     empty = tmp_path / "empty"
     empty.mkdir()
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_ROOT / "benchmarks" / "mapper_typo_benchmark.py"),
-            "--models",
-            str(empty),
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **refreshed},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_script("mapper_typo_benchmark.py", ["--models", str(empty)], refreshed, timeout=120)
     assert done.returncode == 2 and "no seed-*.pkl models" in done.stderr
 
 
@@ -166,19 +161,7 @@ def test_a_file_that_cannot_be_scored_stops_with_the_reason(
     }
     for name, (text, message) in cases.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-        done = subprocess.run(
-            [
-                sys.executable,
-                str(PROJECT_ROOT / "benchmarks" / "mapper_benchmark.py"),
-                "--data",
-                str(tmp_path / name),
-            ],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, **refreshed},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        done = run_script("mapper_benchmark.py", ["--data", str(tmp_path / name)], refreshed)
         assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
@@ -267,14 +250,7 @@ def test_embedding_complement_counts_the_misses_a_ranking_finds(
     finds every miss, an empty one none."""
 
     def step(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, str(PROJECT_ROOT / "benchmarks" / "embedding_complement.py"), *args],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, **refreshed},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_script("embedding_complement.py", list(args), refreshed, timeout=300)
 
     folder = tmp_path / "emb"
     exported = step("export", str(folder), "--data", str(few_items))
@@ -311,24 +287,9 @@ def test_embedding_complement_counts_the_misses_a_ranking_finds(
 
 def test_speed_comparison_times_both_folders(refreshed: dict[str, str], few_items: Path) -> None:
     model = MapperModel.load(Path(refreshed["NOCFIT_MODELS"]) / "current.pkl")
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_ROOT / "benchmarks" / "compare_speed.py"),
-            str(PROJECT_ROOT),  # the same code twice: only that it runs and reports is checked
-            "--pairs",
-            "1",
-            "--title-step",
-            "5000",
-            "--data",
-            str(few_items),
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **refreshed},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    # the same code twice: only that it runs and reports is checked
+    args = [str(PROJECT_ROOT), "--pairs", "1", "--title-step", "5000", "--data", str(few_items)]
+    done = run_script("compare_speed.py", args, refreshed, timeout=300)
     assert done.returncode == 0, done.stderr
     (line,) = done.stdout.splitlines()
     queries = 8 + len(range(0, len(model.parts.titles.exact), 5000))  # the items, every 5000th title
