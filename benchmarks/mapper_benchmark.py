@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mapper.corpus import NocCorpus  # noqa: E402
-from mapper.evaluate import LabelledItem, rank_items, read_labelled, score  # noqa: E402
+from mapper.evaluate import LabelledItem, rank_items, read_labelled, score, top1_hits  # noqa: E402
 from mapper.model import MapperModel  # noqa: E402
 from nocfit import config  # noqa: E402
 
@@ -127,7 +127,7 @@ class Baseline:
 def decided_by_duties(model, conflicts: list[LabelledItem]) -> int:
     """How many title/duty conflict queries the model codes by their duties (its top-1)."""
     rankings, _ = rank_items(model, conflicts)
-    return sum(r[:1] == [i.code] for r, i in zip(rankings, conflicts, strict=True))
+    return sum(top1_hits(rankings, conflicts))
 
 
 def ece_uncertainty(confidences: list[float], correct: list[bool], draws: int = 2000) -> dict:
@@ -253,7 +253,7 @@ def run(args: argparse.Namespace) -> dict:
     }
     rankings, confidences = rank_items(model, items)
     ours = score(rankings, confidences, items).as_dict()
-    ours |= ece_uncertainty(confidences, [r[:1] == [i.code] for r, i in zip(rankings, items, strict=True)])
+    ours |= ece_uncertainty(confidences, top1_hits(rankings, items))
     batch = distinct_queries(corpus, items, args.batch_items)
     ours |= {
         "training_seconds": model.metadata.get("training_seconds"),

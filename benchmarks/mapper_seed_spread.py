@@ -34,7 +34,7 @@ from benchmarks.mapper_benchmark import (  # noqa: E402
 )
 from benchmarks.mapper_tense_benchmark import official_queries  # noqa: E402
 from mapper.corpus import NocCorpus  # noqa: E402
-from mapper.evaluate import rank_items, score  # noqa: E402
+from mapper.evaluate import rank_items, score, top1_hits  # noqa: E402
 
 
 def main() -> int:
@@ -68,8 +68,9 @@ def main() -> int:
         result = score(rankings, confidences, items)
         pooled_rankings += rankings
         pooled_confidences += confidences
-        hits = [r[:1] == [i.code] for r, i in zip(rankings, items, strict=True)]
-        ece_floor = ece_uncertainty(confidences, hits)["ece_if_perfectly_calibrated_median"]
+        ece_floor = ece_uncertainty(confidences, top1_hits(rankings, items))[
+            "ece_if_perfectly_calibrated_median"
+        ]
         by_duties = decided_by_duties(model, conflicts)
         own_duties = official_queries(model)
         on_own_duties = score(*rank_items(model, own_duties), own_duties)
@@ -99,10 +100,9 @@ def main() -> int:
         print(f"{key}: {min(values):.3f} .. {max(values):.3f} over {len(rows)} seeds")
     pooled_items = items * len(rows)
     pooled = score(pooled_rankings, pooled_confidences, pooled_items)
-    pooled_hits = [r[:1] == [i.code] for r, i in zip(pooled_rankings, pooled_items, strict=True)]
     # As if the predictions were independent; they are not (each item is there once per seed),
     # so this understates how far a calibrated model's pooled ECE may stray.
-    pooled_floor = ece_uncertainty(pooled_confidences, pooled_hits)
+    pooled_floor = ece_uncertainty(pooled_confidences, top1_hits(pooled_rankings, pooled_items))
     print(
         f"all {len(rows)} seeds pooled ({len(pooled_confidences)} predictions): top-1 {pooled.top1:.3f}  "
         f"top-5 {pooled.top5:.3f}  ECE {pooled.ece:.3f} (perfectly calibrated, were the predictions "

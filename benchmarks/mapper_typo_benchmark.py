@@ -29,7 +29,7 @@ from benchmarks.mapper_benchmark import (  # noqa: E402
     print_variants,
     write_results,
 )
-from mapper.evaluate import LabelledItem  # noqa: E402
+from mapper.evaluate import LabelledItem, top1_hits  # noqa: E402
 from mapper.model import MapperModel  # noqa: E402
 
 MIN_LETTERS = 4
@@ -67,7 +67,7 @@ def measure(
     mappings = model.map_batch(list(zip(titles, duties, strict=True)), evidence=False)
     codes = [[s.code for s in m.suggestions] for m in mappings]
     n = len(items)
-    hits = [c[:1] == [i.code] for c, i in zip(codes, items, strict=True)]
+    hits = top1_hits(codes, items)
     confidences = [m.suggestions[0].confidence if m.suggestions else 0.0 for m in mappings]
     return {
         "top1": round(sum(hits) / n, 3),

@@ -73,12 +73,17 @@ def read_labelled(path: Path) -> list[LabelledItem]:
     return items
 
 
+def top1_hits(rankings: Iterable[list[str]], items: list[LabelledItem]) -> list[bool]:
+    """For each item: is its labelled code the first of its ranking?"""
+    return [r[:1] == [i.code] for r, i in zip(rankings, items, strict=True)]
+
+
 def score(
     rankings: Iterable[list[str]], confidences: Iterable[float], items: list[LabelledItem]
 ) -> Evaluation:
     """Metrics from each item's ranked codes and top-1 confidence."""
     rankings, confidences = list(rankings), np.asarray(list(confidences), dtype=float)
-    hit1 = np.asarray([r[:1] == [i.code] for r, i in zip(rankings, items, strict=True)], dtype=float)
+    hit1 = np.asarray(top1_hits(rankings, items), dtype=float)
     hit5 = np.asarray([i.code in r[:5] for r, i in zip(rankings, items, strict=True)], dtype=float)
     groups: dict[str, list[int]] = defaultdict(list)
     for k, item in enumerate(items):

@@ -14,6 +14,7 @@ Benchmark items are never used here.
 
 from __future__ import annotations
 
+import functools
 import platform
 import random
 import re
@@ -236,6 +237,13 @@ def make_queries(
     return queries
 
 
+@functools.cache
+def _english_words() -> EnglishWords:
+    """wordfreq's levels, read once a process: a training builds its parts twice (held-out split
+    and final), and the levels do not depend on the corpus."""
+    return EnglishWords.from_wordfreq(RESPELL_MIN_LENGTH)
+
+
 def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
     """Indexes and classifier from a corpus."""
     position = {c: i for i, c in enumerate(codes)}
@@ -260,7 +268,7 @@ def build_parts(corpus: NocCorpus, codes: list[str], seed: int) -> Parts:
         codes,
         other_texts,
         english_titles=[t for _, t in english],
-        english=EnglishWords.from_wordfreq(RESPELL_MIN_LENGTH),
+        english=_english_words(),
     )
     duties = DutyIndex.build(corpus.duties, codes)
     documents_text: dict[str, list[str]] = defaultdict(list)
