@@ -36,7 +36,8 @@ from mapper.normalize import (
 from mapper.vectorize import Tfidf
 
 ROLE_HEAD_MIN_TITLES = 3
-#: A word within this RapidFuzz ratio of an official title word may be that word misspelt...
+#: A word within this RapidFuzz ratio of an official title word may be that word misspelt
+#: (for a word of four letters, 75: one wrong or swapped letter, ``_ratio_cutoff``) ...
 RESPELL_RATIO = 80
 #: ... if it also starts with the same letter and is at most this many edits away: typos are
 #: slips inside a word, while real words that no official text uses are usually another word
@@ -59,6 +60,10 @@ COMMON_WORD_ZIPF = 3.0
 #: 'flagger' no 'flanger'; 'programer' (1.40) is still a 'programmer' (3.56), and 'forman'
 #: (2.95, a surname) a 'foreman' (3.58), 'paediatrician' a 'pediatrician'.
 RESPELL_MIN_ZIPF_GAIN = 1.0
+#: Of title words equally near a misspelling, those in this many times fewer titles than the
+#: commonest of them are not read for it: 'mnager' is a 'manager' (one letter dropped), not a
+#: 'manger' (two swapped; 'garde manger chef'). Natural log of 10.
+RESPELL_RARER_IDF = 2.3
 _VOWELS = re.compile(r"[aeiouy]")
 _SOFT_C = re.compile(r"c(?=[eiy])")
 _DOUBLED = re.compile(r"(.)\1+")
@@ -125,6 +130,13 @@ def _consonants(word: str) -> str:
     word = word.replace("mb", "m").replace("ph", "f").replace("ck", "k")
     word = _SOFT_C.sub("s", word).replace("z", "s")
     return _DOUBLED.sub(r"\1", word[:1] + _VOWELS.sub("", word[1:]))
+
+
+def _ratio_cutoff(word: str) -> float:
+    """The RapidFuzz ratio a title word must reach to be read for ``word``: RESPELL_RATIO, or
+    for a shorter word what one wrong or swapped letter leaves of it (75 for four letters:
+    'daat' and 'daxa' are 'data')."""
+    return min(RESPELL_RATIO, 100 * (len(word) - 1) / len(word))
 
 
 def _slips(written: str, word: str) -> int:
@@ -361,37 +373,54 @@ class TitleIndex(_Transposed):
         """
         words = title.split()
         french = any(len(w) > 1 and w in FRENCH_FUNCTION_WORDS for w in words)  # not 'Class D'
-        fixed = [
-            w
-            if w in self.word_idf or w in self.other_words or w in FUNCTION_WORDS
-            else self._closest_word(w, french=french)
-            for w in words[:RESPELL_MAX_WORDS]
-        ]
+        fixed: list[str] = []
+        for k, w in enumerate(words[:RESPELL_MAX_WORDS]):
+            if w in self.word_idf or w in self.other_words or w in FUNCTION_WORDS:
+                fixed.append(w)
+                continue
+            readings = self._closest_words(w, french=french)
+            if len(readings) > 1:  # as near as each other: the one an official title pairs with a neighbour
+                left, right = fixed[-1] if fixed else "", words[k + 1] if k + 1 < len(words) else ""
+                readings = sorted(readings, key=lambda r: not self._pairs_with(r, left, right))
+            fixed.append(readings[0])
         return " ".join(fixed + words[RESPELL_MAX_WORDS:])
 
-    def _closest_word(self, word: str, *, french: bool = False) -> str:
-        """The official title word closest in spelling (fewest slips, then the longer, then the
-        commoner), or ``word``."""
-        if len(word) < RESPELL_MIN_LENGTH or not word.isalpha():
-            return word
-        memo = "_respelt_fr" if french else "_respelt"  # typos recur in a batch
-        return _memoised(self, memo, word, lambda w: self._look_up_closest_word(w, french=french))
+    def _pairs_with(self, word: str, left: str, right: str) -> bool:
+        """Whether an official title writes ``word`` after ``left`` or before ``right``
+        ('sous chef', 'real estate')."""
+        vocabulary = self.vectorizer.vocabulary  # the title words and word pairs
+        return f"{left} {word}" in vocabulary or f"{word} {right}" in vocabulary
 
-    def _look_up_closest_word(self, word: str, *, french: bool = False) -> str:
+    def _closest_words(self, word: str, *, french: bool = False) -> tuple[str, ...]:
+        """How to read ``word``: the official title words closest in spelling, best first
+        (``_look_up_misspelling``), or ``(word,)``."""
+        if len(word) < RESPELL_MIN_LENGTH or not word.isalpha():
+            return (word,)
+        memo = "_respelt_fr" if french else "_respelt"  # typos recur in a batch
+        return _memoised(self, memo, word, lambda w: self._look_up_closest_words(w, french=french))
+
+    def _look_up_closest_words(self, word: str, *, french: bool = False) -> tuple[str, ...]:
         found = self._written_apart_title(word) or self._canadian_spelling(word)
         if found:
-            return found
+            return (found,)
         written = self._english_zipf(word)
         if written >= COMMON_WORD_ZIPF:
-            return word
-        respelt = self._look_up_misspelling(word, french=french)
-        if (
-            written
-            and self._english_zipf(respelt) < written + RESPELL_MIN_ZIPF_GAIN
-            and _consonants(word) != _consonants(respelt)
-        ):
-            return word  # a rare real word rather than a slip
-        return respelt
+            return (word,)
+        nearest = self._look_up_misspelling(word, french=french)
+        if written:
+            # A rare real word is read as written unless the nearest title word is much commoner
+            # or another spelling of it: a slip that happens to write a rare word is the less
+            # likely. Only the nearest: 'biller' is no 'billet', so it is no 'boiler' either.
+            passes = [self._may_be_misspelt(word, written, w) for w in nearest]
+            if nearest and not passes[0]:
+                return (word,)
+            nearest = [w for w, ok in zip(nearest, passes, strict=True) if ok]
+        return tuple(nearest) or (word,)
+
+    def _may_be_misspelt(self, word: str, written: float, respelt: str) -> bool:
+        """Whether the rare English ``word`` (Zipf level ``written``) may be ``respelt`` misspelt."""
+        much_commoner = self._english_zipf(respelt) >= written + RESPELL_MIN_ZIPF_GAIN
+        return much_commoner or _consonants(word) == _consonants(respelt)
 
     def _english_zipf(self, word: str) -> float:
         """How common ``word`` is in English (Zipf level; 0: a typo or too rare to know)."""
@@ -427,30 +456,47 @@ class TitleIndex(_Transposed):
             return None
         return min(cuts, key=lambda pair: self.vectorizer.idf[vocabulary[pair]])
 
-    def _look_up_misspelling(self, word: str, *, french: bool = False) -> str:
+    def _look_up_misspelling(self, word: str, *, french: bool = False) -> list[str]:
+        """The title words that start as ``word`` does and are fewest slips from it, best first.
+
+        Of words as near, those in far fewer titles than the commonest (RESPELL_RARER_IDF) are
+        left out; of the others first the one with the very letters written (two swapped: 'rela'
+        is 'real' before 'relay', 'caer' 'care' before 'cater'), then the longer (typists drop
+        letters more often than they add them: 'surveyer' is a 'surveyor' before a 'survey'),
+        then the commoner in titles. ``respell`` may yet prefer one that makes an official word
+        pair.
+        """
         from rapidfuzz import fuzz, process
         from rapidfuzz.distance import Levenshtein
 
         key = "_spelling_list_fr" if french else "_spelling_list"
-        vocabulary = self.__dict__.get(key)
-        if vocabulary is None:
+        by_letter = self.__dict__.get(key)
+        if by_letter is None:
             allowed = self._spelling_vocabulary(french=french)
-            vocabulary = [w for w in self.word_idf if w.isalpha() and w in allowed]
-            self.__dict__[key] = vocabulary
+            by_letter = {}
+            for w in self.word_idf:
+                if w.isalpha() and w in allowed:
+                    by_letter.setdefault(w[0], []).append(w)
+            self.__dict__[key] = by_letter
         matches = [
-            m
-            for m in process.extract(
-                word, vocabulary, scorer=fuzz.ratio, score_cutoff=RESPELL_RATIO, limit=10
+            w
+            for w, _, _ in process.extract(
+                word,
+                by_letter.get(word[0], []),
+                scorer=fuzz.ratio,
+                score_cutoff=_ratio_cutoff(word),
+                limit=None,
             )
-            if m[0][0] == word[0]
-            and Levenshtein.distance(word, m[0], score_cutoff=RESPELL_MAX_EDITS) <= RESPELL_MAX_EDITS
+            if Levenshtein.distance(word, w, score_cutoff=RESPELL_MAX_EDITS) <= RESPELL_MAX_EDITS
         ]
         if not matches:
-            return word
-        # Fewest slips; of words as near, the longer (typists drop letters more often than they
-        # add them: 'surveyer' is a 'surveyor' before a 'survey'), then the commoner in titles.
-        best = min(matches, key=lambda m: (_slips(word, m[0]), -len(m[0]), self.word_idf[m[0]]))
-        return best[0]
+            return []
+        fewest = min(_slips(word, w) for w in matches)
+        nearest = [w for w in matches if _slips(word, w) == fewest]
+        commonest = min(self.word_idf[w] for w in nearest)
+        nearest = [w for w in nearest if self.word_idf[w] < commonest + RESPELL_RARER_IDF]
+        letters = sorted(word)
+        return sorted(nearest, key=lambda w: (sorted(w) != letters, -len(w), self.word_idf[w], w))
 
     def clear_cache(self) -> None:
         self.__dict__.pop("_respelt", None)
