@@ -7,8 +7,10 @@ a letter dropped, two neighbours swapped or a letter replaced; duties left as wr
     uv run python benchmarks/mapper_typo_benchmark.py --models /tmp/models --seeds 0 1 2
         # every model that mapper_seed_spread.py --save wrote there: means over models and draws
 
-Reports top-1, top-5, mean top-1 confidence and the share of titles that were respelt
-(``Mapping.title_read_as``) for each variant. Needs a refreshed data folder (NOCFIT_DATA).
+Reports top-1, top-5, mean top-1 confidence, the share of titles that were respelt
+(``Mapping.title_read_as``) and the share read exactly as the title before its typos ("read
+back": what the respelling got right) for each variant. Needs a refreshed data folder
+(NOCFIT_DATA).
 """
 
 from __future__ import annotations
@@ -60,8 +62,13 @@ def measure(
     model: MapperModel, items: list[LabelledItem], titles: list[str], duties: list[str] | None = None
 ) -> dict:
     """Top-1, top-5, mean confidence and its calibration error for the items mapped with these
-    titles (and duties: the items' own by default)."""
+    titles (and duties: the items' own by default), and the share of titles read as the items'
+    own titles are."""
     from mapper.calibrate import expected_calibration_error
+    from mapper.signals import prepare
+
+    def reading(title: str) -> str:
+        return prepare(title, "", model.parts.titles, model.parts.duties).title_norm
 
     duties = duties if duties is not None else [i.duties for i in items]
     mappings = model.map_batch(list(zip(titles, duties, strict=True)), evidence=False)
@@ -75,6 +82,9 @@ def measure(
         "mean_confidence": round(sum(confidences) / n, 3),
         "ece": round(expected_calibration_error(confidences, hits), 3),
         "respelt": round(sum(bool(getattr(m, "title_read_as", None)) for m in mappings) / n, 3),
+        "read_back": round(
+            sum(reading(t) == reading(i.title) for t, i in zip(titles, items, strict=True)) / n, 3
+        ),
         "no_suggestion": round(sum(not m.suggestions for m in mappings) / n, 3),
     }
 
@@ -128,6 +138,7 @@ def main() -> int:
             ("mean conf", "mean_confidence", ".3f"),
             ("ECE", "ece", ".3f"),
             ("respelt", "respelt", ".3f"),
+            ("read back", "read_back", ".3f"),
             ("no suggestion", "no_suggestion", ".3f"),
         ],
     )

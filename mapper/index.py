@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Sequence
@@ -198,6 +200,8 @@ class TitleIndex(_Transposed):
         "_spelling_list_fr",
         "_respelt",
         "_respelt_fr",
+        "_slipped_from",
+        "_lowest_idf",
     )  # respelling, built on use
 
     titles: list[str]  # normalised, one per row
@@ -370,20 +374,68 @@ class TitleIndex(_Transposed):
         official text uses can be respelt too ('tailman' -> 'tallyman'); the output shows the
         reading (``Mapping.title_read_as``). A title with a French function word ('de', 'la')
         may be respelt into the French titles' words too; others into the English titles' only.
+
+        A slip can also write another real word ('project manger', 'motor vehicle sore clerk'):
+        a word left as written is read as a far commoner title word one slip away when official
+        titles pair that word with a neighbour and pair the word as written with neither
+        (``_real_word_slip``).
         """
         words = title.split()
         french = any(len(w) > 1 and w in FRENCH_FUNCTION_WORDS for w in words)  # not 'Class D'
         fixed: list[str] = []
         for k, w in enumerate(words[:RESPELL_MAX_WORDS]):
-            if w in self.word_idf or w in self.other_words or w in FUNCTION_WORDS:
-                fixed.append(w)
-                continue
-            readings = self._closest_words(w, french=french)
+            left, right = fixed[-1] if fixed else "", words[k + 1] if k + 1 < len(words) else ""
+            known = w in self.word_idf or w in self.other_words or w in FUNCTION_WORDS
+            readings = (w,) if known else self._closest_words(w, french=french)
             if len(readings) > 1:  # as near as each other: the one an official title pairs with a neighbour
-                left, right = fixed[-1] if fixed else "", words[k + 1] if k + 1 < len(words) else ""
-                readings = sorted(readings, key=lambda r: not self._pairs_with(r, left, right))
+                readings = tuple(sorted(readings, key=lambda r: not self._pairs_with(r, left, right)))
+            # A word looked up as a misspelling and kept has no title word near enough; a known
+            # or common word was never looked up.
+            real = known or self._english_zipf(w) >= COMMON_WORD_ZIPF
+            if readings[0] == w and real and not french:
+                readings = (self._real_word_slip(w, left, right) or w,)
             fixed.append(readings[0])
         return " ".join(fixed + words[RESPELL_MAX_WORDS:])
+
+    def _real_word_slip(self, word: str, left: str, right: str) -> str | None:
+        """The title word that ``word``, a real word, may be a slip of, judged by its neighbours:
+        one slip away, in at least ten times as many titles (RESPELL_RARER_IDF), paired by official
+        titles with ``left`` or ``right`` while ``word`` is paired with neither. 'project manger'
+        is a 'project manager'; 'garde manger' stays. Else None."""
+        if self._french_only(word):
+            return None
+        # 'mine a' says nothing; French titles' words pair with English ones by their translations
+        left, right = ("" if n in FUNCTION_WORDS or self._french_only(n) else n for n in (left, right))
+        if not (left or right) or self._pairs_with(word, left, right):
+            return None
+        slips = _memoised(self, "_slipped_from", word, self._look_up_commoner_one_slip_away)
+        paired = [w for w in slips if self._pairs_with(w, left, right)]
+        return paired[0] if paired else None
+
+    def _look_up_commoner_one_slip_away(self, word: str) -> tuple[str, ...]:
+        """English title words one slip from ``word`` in at least ten times as many titles,
+        commonest first."""
+        idf = self.word_idf.get(word, math.inf)
+        if len(word) < RESPELL_MIN_LENGTH or not word.isalpha() or idf < self._lowest_idf + RESPELL_RARER_IDF:
+            return ()  # too short to guess, or too common for any title word to be ten times commoner
+        near = [w for w in self._title_words_near(word, french=False) if w != word and _slips(word, w) == 1]
+        return tuple(
+            sorted((w for w in near if self.word_idf[w] + RESPELL_RARER_IDF <= idf), key=self.word_idf.get)
+        )
+
+    def _french_only(self, word: str) -> bool:
+        """Whether ``word`` is a word of the French titles only ('acide', 'prepose')."""
+        english = self.spelling_words
+        return (
+            english is not None
+            and word in self.word_idf
+            and word not in english
+            and word not in self.other_words
+        )
+
+    @functools.cached_property
+    def _lowest_idf(self) -> float:
+        return min(self.word_idf.values(), default=0.0)
 
     def _pairs_with(self, word: str, left: str, right: str) -> bool:
         """Whether an official title writes ``word`` after ``left`` or before ``right``
@@ -466,6 +518,19 @@ class TitleIndex(_Transposed):
         then the commoner in titles. ``respell`` may yet prefer one that makes an official word
         pair.
         """
+        matches = self._title_words_near(word, french=french)
+        if not matches:
+            return []
+        fewest = min(_slips(word, w) for w in matches)
+        nearest = [w for w in matches if _slips(word, w) == fewest]
+        commonest = min(self.word_idf[w] for w in nearest)
+        nearest = [w for w in nearest if self.word_idf[w] < commonest + RESPELL_RARER_IDF]
+        letters = sorted(word)
+        return sorted(nearest, key=lambda w: (sorted(w) != letters, -len(w), self.word_idf[w], w))
+
+    def _title_words_near(self, word: str, *, french: bool) -> list[str]:
+        """The title words a respelling may read ``word`` as: starting with its letter, within
+        ``_ratio_cutoff`` and RESPELL_MAX_EDITS edits of it."""
         from rapidfuzz import fuzz, process
         from rapidfuzz.distance import Levenshtein
 
@@ -478,7 +543,7 @@ class TitleIndex(_Transposed):
                 if w.isalpha() and w in allowed:
                     by_letter.setdefault(w[0], []).append(w)
             self.__dict__[key] = by_letter
-        matches = [
+        return [
             w
             for w, _, _ in process.extract(
                 word,
@@ -489,18 +554,10 @@ class TitleIndex(_Transposed):
             )
             if Levenshtein.distance(word, w, score_cutoff=RESPELL_MAX_EDITS) <= RESPELL_MAX_EDITS
         ]
-        if not matches:
-            return []
-        fewest = min(_slips(word, w) for w in matches)
-        nearest = [w for w in matches if _slips(word, w) == fewest]
-        commonest = min(self.word_idf[w] for w in nearest)
-        nearest = [w for w in nearest if self.word_idf[w] < commonest + RESPELL_RARER_IDF]
-        letters = sorted(word)
-        return sorted(nearest, key=lambda w: (sorted(w) != letters, -len(w), self.word_idf[w], w))
 
     def clear_cache(self) -> None:
-        self.__dict__.pop("_respelt", None)
-        self.__dict__.pop("_respelt_fr", None)
+        for memo in ("_respelt", "_respelt_fr", "_slipped_from"):
+            self.__dict__.pop(memo, None)
 
     def head_match(self, title: str, codes: Iterable[int]) -> list[bool]:
         """For each code: does a head noun of the title head one of the code's titles?"""

@@ -86,6 +86,22 @@ def test_typo_benchmark_runs(refreshed: dict[str, str], few_items: Path, tmp_pat
     )
     as_written = report["variants"]["as written"]
     assert (as_written["top1"], as_written["ece"]) == (round(expected.top1, 3), round(expected.ece, 3))
+    assert as_written["read_back"] == 1.0  # a title reads as itself
+    # ... and "read back" counts the misspelt titles that read as the title before the typos
+    import random
+
+    from benchmarks.mapper_typo_benchmark import misspell
+    from mapper.signals import prepare
+
+    model = MapperModel.load(Path(refreshed["NOCFIT_MODELS"]) / "current.pkl")
+    rng = random.Random(0)
+    read = [
+        prepare(t, "", model.parts.titles, model.parts.duties).title_norm
+        for i in items
+        for t in (misspell(i.title, rng, True), i.title)
+    ]
+    expected_back = sum(read[k] == read[k + 1] for k in range(0, len(read), 2)) / len(items)
+    assert report["variants"]["every word misspelt, seed 0"]["read_back"] == round(expected_back, 3)
 
 
 def test_typo_benchmark_means_over_saved_models(

@@ -120,6 +120,29 @@ def test_a_title_misspelt_in_every_word_is_read_as_the_official_words(model: Map
     assert all("registered" in m.title.lower() for m in nurse.suggestions[0].evidence.matched_titles)
     assert codes(model.map("acountant"))[0] == "11100"
     assert codes(model.map("wlder"))[0] == "72106"
+    # Swaps and four-letter words are read; so is the word an official title pairs with its
+    # neighbour ('sous cheif' was 'sous chief'; 'daat' and 'rela' stayed as written).
+    for title, read_as, code in [
+        ("Sous Cheif", "sous chef", "62200"),
+        ("Daat Scientist", "data scientist", "21211"),
+        ("Rela Estate Agent", "real estate agent", "63101"),
+        ("Retail Store Mnager", "retail store manager", "60020"),
+    ]:
+        mapping = model.map(title, evidence=False)
+        assert (mapping.title_read_as, codes(mapping)[0]) == (read_as, code), title
+    # A slip that writes another real word is read by its neighbours ("Project Manger" was food
+    # counter attendants, 'manger' being a word of 'garde manger chef'); the words of French
+    # titles are left to them ('acide' is no slip of 'aide').
+    for title, read_as in [
+        ("Project Manger", "project manager"),
+        ("Motor Vehicle Sore Clerk", "motor vehicle store clerk"),
+    ]:
+        assert model.map(title, evidence=False).title_read_as == read_as
+    assert model.map("Garde Manger", evidence=False).title_read_as is None
+    assert model.parts.titles.respell("acide machine") == "acide machine"
+    # ... and a function word says nothing: "Miner A" (a grade) is no 'mine a' ('mine a ciel ouvert')
+    assert model.parts.titles.respell("miner a") == "miner a"
+    assert model.parts.titles.respell("ouvrier acide") == "ouvrier acide"
 
 
 def test_real_words_are_not_respelt_and_american_spellings_are_read_as_canadian(

@@ -428,6 +428,54 @@ def test_a_misspelling_is_read_as_the_title_word_fewest_slips_away() -> None:
     assert titles.respell("land surveyer") == "land surveyor"
 
 
+def test_short_words_swaps_far_rarer_words_and_word_pairs_in_respelling() -> None:
+    from mapper.english import EnglishWords
+    from mapper.index import TitleIndex
+
+    codes = ["00012", "10019", "21211", "62200", "63101", "72203", "94100", "72302"]
+    pairs = [("21211", "data scientist"), ("21211", "data analyst")]
+    pairs += [("63101", "real estate agent"), ("63101", "real estate broker"), ("72203", "relay technician")]
+    pairs += [("62200", "chef"), ("62200", "sous chef"), ("62200", "chief cook")]
+    pairs += [("00012", "chief executive officer"), ("00012", "chief financial officer")]
+    pairs += [
+        ("10019", f"{field} manager") for field in "office sales store bank fleet plant shop club".split()
+    ]
+    pairs += [("10019", f"{field} manager") for field in "farm hotel mine port crew unit site desk".split()]
+    pairs += [("10019", f"{field} manager") for field in "event gym ward fund".split()]
+    pairs += [("62200", "garde manger chef")]
+    pairs += [("94100", "billet cutter"), ("94100", "billet heater"), ("72302", "boiler operator")]
+    pairs += [("72302", "hose fitter"), ("72302", "house painter"), ("72302", "house framer")]
+    english = EnglishWords.from_levels({"biller": 2.1, "billet": 2.7, "boiler": 3.7, "manages": 4.0})
+    titles = TitleIndex.build(pairs, codes, english=english)
+    # A four-letter word with a swapped or wrong letter (RapidFuzz ratio 75) is read too.
+    assert titles.respell("daat scientist") == "data scientist"
+    assert titles.respell("daxa analyst") == "data analyst"
+    # Of words as near, the one with the very letters written: 'rela' is 'real' (two letters
+    # swapped) before 'relay' (one dropped), though 'relay' is the longer.
+    assert titles.respell("rela") == "real"
+    # ... unless it is in far fewer titles: 'mnager' is a 'manager' (20 titles), not a 'manger'
+    # (one), though 'manger' has the very letters.
+    assert titles.respell("mnager") == "manager"
+    # Of words as near, one that an official title pairs with a neighbour: 'chief' and 'chef'
+    # are each one slip from 'cheif', and official titles write 'sous chef', 'chief cook'.
+    assert titles.respell("cheif") == "chief"  # alone: the longer
+    assert titles.respell("sous cheif") == "sous chef"
+    assert titles.respell("cheif cook") == "chief cook"
+    assert titles.respell("suos cheif") == "sous chef"  # the neighbour respelt first
+    # A rare real word whose nearest title word is not much commoner stays as written, though a
+    # word as near ('boiler') would be: the nearest decides.
+    assert titles.respell("biller") == "biller"
+    # A slip that writes another title word is read by the neighbours: official titles pair
+    # 'office' with 'manager' and never with 'manger', which is in twenty times fewer titles.
+    assert titles.respell("office manger") == "office manager"
+    assert titles.respell("store manger") == "store manager"
+    assert titles.respell("garde manger chef") == "garde manger chef"  # as official titles pair it
+    assert titles.respell("manger") == "manger"  # no neighbour to judge by
+    assert titles.respell("sous manger") == "sous manger"  # no 'sous manager' either
+    assert titles.respell("hose painter") == "hose painter"  # 'house' is in two titles, not ten
+    assert titles.respell("office manages") == "office manages"  # two slips: another word
+
+
 def test_a_title_is_found_exactly_without_its_bracketed_acronym() -> None:
     from mapper.index import TitleIndex
 
