@@ -385,28 +385,35 @@ class TitleIndex(_Transposed):
         fixed: list[str] = []
         for k, w in enumerate(words[:RESPELL_MAX_WORDS]):
             left, right = fixed[-1] if fixed else "", words[k + 1] if k + 1 < len(words) else ""
-            known = w in self.word_idf or w in self.other_words or w in FUNCTION_WORDS
-            readings = (w,) if known else self._closest_words(w, french=french)
-            if len(readings) > 1:  # as near as each other: the one an official title pairs with a neighbour
-                readings = tuple(sorted(readings, key=lambda r: not self._pairs_with(r, left, right)))
-            # A word looked up as a misspelling and kept has no title word near enough; a known
-            # or common word was never looked up.
-            real = known or self._english_zipf(w) >= COMMON_WORD_ZIPF
-            if readings[0] == w and real and not french:
-                readings = (self._real_word_slip(w, left, right) or w,)
-            fixed.append(readings[0])
+            if w in FUNCTION_WORDS:
+                fixed.append(w)
+                continue
+            if w not in self.word_idf and w not in self.other_words:
+                readings = self._closest_words(w, french=french)
+                if (
+                    len(readings) > 1
+                ):  # as near as each other: the one an official title pairs with a neighbour
+                    readings = tuple(sorted(readings, key=lambda r: not self._pairs_with(r, left, right)))
+                # Respelt; or looked up and kept, so no title word is near enough (a common word
+                # is not looked up)
+                if readings[0] != w or self._english_zipf(w) < COMMON_WORD_ZIPF:
+                    fixed.append(readings[0])
+                    continue
+            if not french and not self._pairs_with(w, left, right):  # most words pair with a neighbour
+                w = self._real_word_slip(w, left, right) or w
+            fixed.append(w)
         return " ".join(fixed + words[RESPELL_MAX_WORDS:])
 
     def _real_word_slip(self, word: str, left: str, right: str) -> str | None:
-        """The title word that ``word``, a real word, may be a slip of, judged by its neighbours:
-        one slip away, in at least ten times as many titles (RESPELL_RARER_IDF), paired by official
-        titles with ``left`` or ``right`` while ``word`` is paired with neither. 'project manger'
-        is a 'project manager'; 'garde manger' stays. Else None."""
+        """The title word that ``word``, a real word that official titles pair with neither
+        neighbour, may be a slip of: one slip away, in at least ten times as many titles
+        (RESPELL_RARER_IDF), and paired by official titles with ``left`` or ``right``. 'project
+        manger' is a 'project manager' ('garde manger' is an official pair). Else None."""
         if self._french_only(word):
             return None
         # 'mine a' says nothing; French titles' words pair with English ones by their translations
         left, right = ("" if n in FUNCTION_WORDS or self._french_only(n) else n for n in (left, right))
-        if not (left or right) or self._pairs_with(word, left, right):
+        if not (left or right):
             return None
         slips = _memoised(self, "_slipped_from", word, self._look_up_commoner_one_slip_away)
         paired = [w for w in slips if self._pairs_with(w, left, right)]
