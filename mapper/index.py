@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Sequence
@@ -39,7 +38,7 @@ from mapper.vectorize import Tfidf
 
 ROLE_HEAD_MIN_TITLES = 3
 #: A word within this RapidFuzz ratio of an official title word may be that word misspelt
-#: (for a word of four letters, 75: one wrong or swapped letter, ``_ratio_cutoff``) ...
+#: (or, in a word of four letters, two letters swapped: ratio 75, ``_swapped``) ...
 RESPELL_RATIO = 80
 #: ... if it also starts with the same letter and is at most this many edits away: typos are
 #: slips inside a word, while real words that no official text uses are usually another word
@@ -62,9 +61,11 @@ COMMON_WORD_ZIPF = 3.0
 #: 'flagger' no 'flanger'; 'programer' (1.40) is still a 'programmer' (3.56), and 'forman'
 #: (2.95, a surname) a 'foreman' (3.58), 'paediatrician' a 'pediatrician'.
 RESPELL_MIN_ZIPF_GAIN = 1.0
-#: Of title words equally near a misspelling, those in this many times fewer titles than the
-#: commonest of them are not read for it: 'mnager' is a 'manager' (one letter dropped), not a
-#: 'manger' (two swapped; 'garde manger chef'). Natural log of 10.
+#: Ten times fewer titles, as a difference of idf (natural log of 10): of title words equally
+#: near a misspelling, one with its very letters (a swap) that is in ten times fewer titles than
+#: the commonest comes first no more ('mnager' is a 'manager', one letter dropped, not a
+#: 'manger', two swapped: a word of 'garde manger chef'); and a real word is read as a slip
+#: (``TitleIndex._real_word_slip``) only of a title word in ten times as many titles.
 RESPELL_RARER_IDF = 2.3
 _VOWELS = re.compile(r"[aeiouy]")
 _SOFT_C = re.compile(r"c(?=[eiy])")
@@ -134,11 +135,14 @@ def _consonants(word: str) -> str:
     return _DOUBLED.sub(r"\1", word[:1] + _VOWELS.sub("", word[1:]))
 
 
-def _ratio_cutoff(word: str) -> float:
-    """The RapidFuzz ratio a title word must reach to be read for ``word``: RESPELL_RATIO, or
-    for a shorter word what one wrong or swapped letter leaves of it (75 for four letters:
-    'daat' and 'daxa' are 'data')."""
-    return min(RESPELL_RATIO, 100 * (len(word) - 1) / len(word))
+def _swaps(word: str) -> set[str]:
+    """``word`` with two neighbouring letters swapped, the first letter kept ('daat' -> 'data').
+
+    A swap leaves a four-letter word a RapidFuzz ratio of 75, under RESPELL_RATIO, and so does
+    any other way of changing two of its letters: wrong letters in four-letter words are not
+    read, since too many acronyms and rare words are one wrong letter from a title word ('PACU'
+    from 'pack', 'soba' from 'soap')."""
+    return {word[:k] + word[k + 1] + word[k] + word[k + 2 :] for k in range(1, len(word) - 1)} - {word}
 
 
 def _slips(written: str, word: str) -> int:
@@ -202,6 +206,7 @@ class TitleIndex(_Transposed):
         "_respelt_fr",
         "_slipped_from",
         "_lowest_idf",
+        "_highest_idf",
     )  # respelling, built on use
 
     titles: list[str]  # normalised, one per row
@@ -347,11 +352,13 @@ class TitleIndex(_Transposed):
         administration supervisor'); not those with a seniority or function word ('senior
         engineer' says nothing of 'eng')."""
         plain = [w for w in title.split() if w not in SENIORITY_WORDS and w not in FUNCTION_WORDS]
-        vocabulary, idf = self.vectorizer.vocabulary, self.vectorizer.idf
+        return sum(self._common_pair(a, b) for a, b in itertools.pairwise(plain))
+
+    def _common_pair(self, a: str, b: str) -> bool:
+        """Whether at least two official titles write the words ``a b`` side by side."""
+        j = self.vectorizer.vocabulary.get(f"{a} {b}")
         # scikit-learn's smoothed idf of a term in two of the n rows: ln((1 + n) / 3) + 1
-        in_two_rows = np.log((1 + len(self.titles)) / 3) + 1 + 1e-4
-        ids = [vocabulary.get(f"{a} {b}") for a, b in itertools.pairwise(plain)]
-        return sum(j is not None and idf[j] <= in_two_rows for j in ids)
+        return j is not None and self.vectorizer.idf[j] <= np.log((1 + len(self.titles)) / 3) + 1 + 1e-4
 
     def join_hyphenated(self, title: str) -> str:
         """The published ``title`` with 'X-Y' written 'XY' where that is a word of official texts
@@ -407,8 +414,10 @@ class TitleIndex(_Transposed):
     def _real_word_slip(self, word: str, left: str, right: str) -> str | None:
         """The title word that ``word``, a real word that official titles pair with neither
         neighbour, may be a slip of: one slip away, in at least ten times as many titles
-        (RESPELL_RARER_IDF), and paired by official titles with ``left`` or ``right``. 'project
-        manger' is a 'project manager' ('garde manger' is an official pair). Else None."""
+        (RESPELL_RARER_IDF; a word of no title counts as one of one), and written beside
+        ``left`` or ``right`` by at least two official titles. 'project manger' is a 'project
+        manager' ('garde manger' is an official pair), 'sheet mental worker' a 'sheet metal
+        worker'; 'blog manager' is no 'bog manager' ('bog' is in one title). Else None."""
         if self._french_only(word):
             return None
         # 'mine a' says nothing; French titles' words pair with English ones by their translations
@@ -416,16 +425,21 @@ class TitleIndex(_Transposed):
         if not (left or right):
             return None
         slips = _memoised(self, "_slipped_from", word, self._look_up_commoner_one_slip_away)
-        paired = [w for w in slips if self._pairs_with(w, left, right)]
+        paired = [w for w in slips if self._common_pair(left, w) or self._common_pair(w, right)]
         return paired[0] if paired else None
 
     def _look_up_commoner_one_slip_away(self, word: str) -> tuple[str, ...]:
         """English title words one slip from ``word`` in at least ten times as many titles,
-        commonest first."""
-        idf = self.word_idf.get(word, math.inf)
+        commonest first; not one that ``word`` only adds a last letter to: 'barn', 'cart' and
+        'cape' are words of their own, not a 'bar', 'car' and 'cap' with a slip."""
+        idf = self.word_idf.get(word, self._highest_idf)
         if len(word) < RESPELL_MIN_LENGTH or not word.isalpha() or idf < self._lowest_idf + RESPELL_RARER_IDF:
             return ()  # too short to guess, or too common for any title word to be ten times commoner
-        near = [w for w in self._title_words_near(word, french=False) if w != word and _slips(word, w) == 1]
+        near = [
+            w
+            for w in self._title_words_near(word, french=False)
+            if w != word[:-1] and w != word and _slips(word, w) == 1
+        ]
         return tuple(
             sorted((w for w in near if self.word_idf[w] + RESPELL_RARER_IDF <= idf), key=self.word_idf.get)
         )
@@ -443,6 +457,10 @@ class TitleIndex(_Transposed):
     @functools.cached_property
     def _lowest_idf(self) -> float:
         return min(self.word_idf.values(), default=0.0)
+
+    @functools.cached_property
+    def _highest_idf(self) -> float:  # a word of one title
+        return max(self.word_idf.values(), default=0.0)
 
     def _pairs_with(self, word: str, left: str, right: str) -> bool:
         """Whether an official title writes ``word`` after ``left`` or before ``right``
@@ -518,12 +536,12 @@ class TitleIndex(_Transposed):
     def _look_up_misspelling(self, word: str, *, french: bool = False) -> list[str]:
         """The title words that start as ``word`` does and are fewest slips from it, best first.
 
-        Of words as near, those in far fewer titles than the commonest (RESPELL_RARER_IDF) are
-        left out; of the others first the one with the very letters written (two swapped: 'rela'
-        is 'real' before 'relay', 'caer' 'care' before 'cater'), then the longer (typists drop
-        letters more often than they add them: 'surveyer' is a 'surveyor' before a 'survey'),
-        then the commoner in titles. ``respell`` may yet prefer one that makes an official word
-        pair.
+        Of words as near, first one with the very letters written (two swapped: 'rela' is 'real'
+        before 'relay', 'caer' 'care' before 'cater') unless it is in far fewer titles than the
+        commonest (RESPELL_RARER_IDF: 'mnager' is a 'manager', not a 'manger'); then the longer
+        (typists drop letters more often than they add them: 'surveyer' is a 'surveyor' before a
+        'survey'); then the commoner in titles. ``respell`` may yet prefer one that makes an
+        official word pair.
         """
         matches = self._title_words_near(word, french=french)
         if not matches:
@@ -531,13 +549,16 @@ class TitleIndex(_Transposed):
         fewest = min(_slips(word, w) for w in matches)
         nearest = [w for w in matches if _slips(word, w) == fewest]
         commonest = min(self.word_idf[w] for w in nearest)
-        nearest = [w for w in nearest if self.word_idf[w] < commonest + RESPELL_RARER_IDF]
         letters = sorted(word)
-        return sorted(nearest, key=lambda w: (sorted(w) != letters, -len(w), self.word_idf[w], w))
+
+        def swapped(w: str) -> bool:
+            return sorted(w) == letters and self.word_idf[w] < commonest + RESPELL_RARER_IDF
+
+        return sorted(nearest, key=lambda w: (not swapped(w), -len(w), self.word_idf[w], w))
 
     def _title_words_near(self, word: str, *, french: bool) -> list[str]:
         """The title words a respelling may read ``word`` as: starting with its letter, within
-        ``_ratio_cutoff`` and RESPELL_MAX_EDITS edits of it."""
+        RESPELL_RATIO and RESPELL_MAX_EDITS edits of it, or its letters swapped (``_swaps``)."""
         from rapidfuzz import fuzz, process
         from rapidfuzz.distance import Levenshtein
 
@@ -550,17 +571,15 @@ class TitleIndex(_Transposed):
                 if w.isalpha() and w in allowed:
                     by_letter.setdefault(w[0], []).append(w)
             self.__dict__[key] = by_letter
-        return [
+        near = [
             w
             for w, _, _ in process.extract(
-                word,
-                by_letter.get(word[0], []),
-                scorer=fuzz.ratio,
-                score_cutoff=_ratio_cutoff(word),
-                limit=None,
+                word, by_letter.get(word[0], []), scorer=fuzz.ratio, score_cutoff=RESPELL_RATIO, limit=None
             )
             if Levenshtein.distance(word, w, score_cutoff=RESPELL_MAX_EDITS) <= RESPELL_MAX_EDITS
         ]
+        allowed = self._spelling_vocabulary(french=french)
+        return near + [w for w in _swaps(word) if w not in near and w in allowed and w in self.word_idf]
 
     def clear_cache(self) -> None:
         for memo in ("_respelt", "_respelt_fr", "_slipped_from"):

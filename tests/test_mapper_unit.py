@@ -445,17 +445,24 @@ def test_short_words_swaps_far_rarer_words_and_word_pairs_in_respelling() -> Non
     pairs += [("62200", "garde manger chef")]
     pairs += [("94100", "billet cutter"), ("94100", "billet heater"), ("72302", "boiler operator")]
     pairs += [("72302", "hose fitter"), ("72302", "house painter"), ("72302", "house framer")]
-    english = EnglishWords.from_levels({"biller": 2.1, "billet": 2.7, "boiler": 3.7, "manages": 4.0})
+    pairs += [("72302", "bar attendant"), ("72302", "bar attendant - hotel")]
+    pairs += [("72302", f"bar worker {n}") for n in range(28)]
+    pairs += [("72302", "bog manager"), ("10019", "bog manager")]
+    pairs += [("00012", "office manager"), ("00012", "store manager")]  # pairs of two titles each
+    levels = {"biller": 2.1, "billet": 2.7, "boiler": 3.7, "manages": 4.0, "barn": 4.2, "blog": 4.6}
+    english = EnglishWords.from_levels(levels)
     titles = TitleIndex.build(pairs, codes, english=english)
-    # A four-letter word with a swapped or wrong letter (RapidFuzz ratio 75) is read too.
+    # A four-letter word with two letters swapped (RapidFuzz ratio 75) is read too; one with a
+    # wrong letter is not: too many acronyms are one wrong letter from a title word.
     assert titles.respell("daat scientist") == "data scientist"
-    assert titles.respell("daxa analyst") == "data analyst"
+    assert titles.respell("daxa analyst") == "daxa analyst"
     # Of words as near, the one with the very letters written: 'rela' is 'real' (two letters
     # swapped) before 'relay' (one dropped), though 'relay' is the longer.
     assert titles.respell("rela") == "real"
     # ... unless it is in far fewer titles: 'mnager' is a 'manager' (20 titles), not a 'manger'
-    # (one), though 'manger' has the very letters.
+    # (one), though 'manger' has the very letters; but 'garde manger' is an official pair.
     assert titles.respell("mnager") == "manager"
+    assert titles.respell("garde mnager") == "garde manger"
     # Of words as near, one that an official title pairs with a neighbour: 'chief' and 'chef'
     # are each one slip from 'cheif', and official titles write 'sous chef', 'chief cook'.
     assert titles.respell("cheif") == "chief"  # alone: the longer
@@ -474,6 +481,13 @@ def test_short_words_swaps_far_rarer_words_and_word_pairs_in_respelling() -> Non
     assert titles.respell("sous manger") == "sous manger"  # no 'sous manager' either
     assert titles.respell("hose painter") == "hose painter"  # 'house' is in two titles, not ten
     assert titles.respell("office manages") == "office manages"  # two slips: another word
+    # A word of no title counts as one of one title: 'bog' (one title) is no commoner than 'blog'.
+    assert titles.respell("blog manager") == "blog manager"
+    # 'barn' adds a last letter to 'bar' (in thirty titles, and official titles write 'bar
+    # attendant'): a word of its own, not a slip.
+    assert titles.respell("barn attendant") == "barn attendant"
+    # A pair of one official title is too thin to overrule a real word ('farm manager' is one).
+    assert titles.respell("farm manger") == "farm manger"
 
 
 def test_a_title_is_found_exactly_without_its_bracketed_acronym() -> None:
