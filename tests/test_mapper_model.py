@@ -13,6 +13,7 @@ import pytest
 from mapper.evaluate import LabelledItem, evaluate, miss_kind, read_labelled
 from mapper.model import MapperModel, ModelError
 from mapper.signals import prepare
+from tests.conftest import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +144,24 @@ def test_a_title_misspelt_in_every_word_is_read_as_the_official_words(model: Map
     # ... and a function word says nothing: "Miner A" (a grade) is no 'mine a' ('mine a ciel ouvert')
     assert model.parts.titles.respell("miner a") == "miner a"
     assert model.parts.titles.respell("ouvrier acide") == "ouvrier acide"
+
+
+def test_realistic_titles_are_read_as_curated(model: MapperModel) -> None:
+    # data/examples/title_readings.tsv (README there): misspelt titles read as the words meant,
+    # and correct ones with acronyms, rare words, odd pairs or French words read as written.
+    import csv
+
+    path = PROJECT_ROOT / "data" / "examples" / "title_readings.tsv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert len(rows) == 345
+    titles, duties = model.parts.titles, model.parts.duties
+    wrong = [
+        (row["title"], row["read_as"], read)
+        for row in rows
+        if (read := prepare(row["title"], "", titles, duties).title_norm) != row["read_as"]
+    ]
+    assert wrong == []
 
 
 def test_real_words_are_not_respelt_and_american_spellings_are_read_as_canadian(
