@@ -420,8 +420,8 @@ class TitleIndex(_Transposed):
         worker'; 'blog manager' is no 'bog manager' ('bog' is in one title). Else None."""
         if self._french_only(word):
             return None
-        # 'mine a' says nothing; French titles' words pair with English ones by their translations
-        left, right = ("" if n in FUNCTION_WORDS or self._french_only(n) else n for n in (left, right))
+        # French titles' words pair with English ones by their translations
+        left, right = ("" if self._french_only(n) else n for n in (left, right))
         if not (left or right):
             return None
         slips = _memoised(self, "_slipped_from", word, self._look_up_commoner_one_slip_away)

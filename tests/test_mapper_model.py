@@ -137,11 +137,13 @@ def test_a_title_misspelt_in_every_word_is_read_as_the_official_words(model: Map
     for title, read_as in [
         ("Project Manger", "project manager"),
         ("Motor Vehicle Sore Clerk", "motor vehicle store clerk"),
+        ("Heath and Safety Officer", "health and safety officer"),  # 'health and': two titles' pair
     ]:
         assert model.map(title, evidence=False).title_read_as == read_as
     assert model.map("Garde Manger", evidence=False).title_read_as is None
     assert model.parts.titles.respell("acide machine") == "acide machine"
-    # ... and a function word says nothing: "Miner A" (a grade) is no 'mine a' ('mine a ciel ouvert')
+    # ... and a word that adds a last letter is a word of its own: "Miner A" (a grade) is no
+    # 'mine a' (a pair of the French 'mine a ciel ouvert')
     assert model.parts.titles.respell("miner a") == "miner a"
     assert model.parts.titles.respell("ouvrier acide") == "ouvrier acide"
 
