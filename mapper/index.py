@@ -38,7 +38,7 @@ from mapper.vectorize import Tfidf
 
 ROLE_HEAD_MIN_TITLES = 3
 #: A word within this RapidFuzz ratio of an official title word may be that word misspelt
-#: (or, in a word of four letters, two letters swapped: ratio 75, ``_swapped``) ...
+#: (or, in a word of four letters, two letters swapped: ratio 75, ``_swaps``) ...
 RESPELL_RATIO = 80
 #: ... if it also starts with the same letter and is at most this many edits away: typos are
 #: slips inside a word, while real words that no official text uses are usually another word
@@ -383,8 +383,8 @@ class TitleIndex(_Transposed):
         may be respelt into the French titles' words too; others into the English titles' only.
 
         A slip can also write another real word ('project manger', 'motor vehicle sore clerk'):
-        a word left as written is read as a far commoner title word one slip away when official
-        titles pair that word with a neighbour and pair the word as written with neither
+        a word that official titles pair with neither neighbour is read as a far commoner title
+        word one slip away that two official titles write beside a neighbour
         (``_real_word_slip``).
         """
         words = title.split()
@@ -397,9 +397,8 @@ class TitleIndex(_Transposed):
                 continue
             if w not in self.word_idf and w not in self.other_words:
                 readings = self._closest_words(w, french=french)
-                if (
-                    len(readings) > 1
-                ):  # as near as each other: the one an official title pairs with a neighbour
+                # Readings as near as each other: the one an official title pairs with a neighbour
+                if len(readings) > 1:
                     readings = tuple(sorted(readings, key=lambda r: not self._pairs_with(r, left, right)))
                 # Respelt; or looked up and kept, so no title word is near enough (a common word
                 # is not looked up)
