@@ -13,8 +13,9 @@ import functools
 import itertools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -67,6 +68,8 @@ RESPELL_MIN_ZIPF_GAIN = 1.0
 #: 'manger', two swapped: a word of 'garde manger chef'); and a real word is read as a slip
 #: (``TitleIndex._real_word_slip``) only of a title word in ten times as many titles.
 RESPELL_RARER_IDF = 2.3
+#: What a memoised look-up gives: a word's reading, or its readings best first.
+_Reading = TypeVar("_Reading", str, tuple[str, ...])
 _VOWELS = re.compile(r"[aeiouy]")
 _SOFT_C = re.compile(r"c(?=[eiy])")
 _DOUBLED = re.compile(r"(.)\1+")
@@ -159,7 +162,7 @@ def _slips(written: str, word: str) -> int:
     return Indel.distance(written, word) - (Levenshtein.distance(written, word) - OSA.distance(written, word))
 
 
-def _memoised(owner, memo: str, word: str, look_up) -> str:
+def _memoised(owner, memo: str, word: str, look_up: Callable[[str], _Reading]) -> _Reading:
     """``look_up(word)``, remembered in ``owner``'s attribute ``memo`` (a derived, unpickled dict)
     and forgotten wholesale when it grows past ``_MAX_MEMO_WORDS``."""
     known = owner.__dict__.setdefault(memo, {})
@@ -545,8 +548,9 @@ class TitleIndex(_Transposed):
         matches = self._title_words_near(word, french=french)
         if not matches:
             return []
-        fewest = min(_slips(word, w) for w in matches)
-        nearest = [w for w in matches if _slips(word, w) == fewest]
+        slips = {w: _slips(word, w) for w in matches}
+        fewest = min(slips.values())
+        nearest = [w for w in matches if slips[w] == fewest]
         commonest = min(self.word_idf[w] for w in nearest)
         letters = sorted(word)
 
