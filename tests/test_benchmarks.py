@@ -310,3 +310,122 @@ def test_speed_comparison_times_both_folders(refreshed: dict[str, str], few_item
     (line,) = done.stdout.splitlines()
     queries = 8 + len(range(0, len(model.parts.titles.exact), 5000))  # the items, every 5000th title
     assert line.startswith("pair 1: before ") and line.endswith(f"; {queries} queries)"), line
+
+
+def test_embedding_fusion_says_what_to_install_when_it_cannot_run(tmp_path: Path) -> None:
+    """Its packages (onnxruntime, tokenizers) are not the project's: without them it stops with
+    the command that adds them."""
+    blocker = tmp_path / "sitecustomize.py"  # onnxruntime unimportable, installed or not
+    blocker.write_text("import sys\nsys.modules['onnxruntime'] = None\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "benchmarks" / "embedding_fusion.py"), "speed", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "onnxruntime is not installed: uv run --with onnxruntime --with tokenizers" in done.stderr
+
+
+def _words_embedder(calls: list[list[str]]):
+    """A stand-in network: a text's vector is the normalised count of its words over a fixed
+    vocabulary; every call is recorded."""
+    import numpy as np
+
+    from benchmarks.embedding_fusion import DIMENSIONS
+
+    vocabulary = ["cook", "chef", "nurse", "registered", "pastry"]
+
+    def embed(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for k, text in enumerate(texts):
+            for word in text.split():
+                if word in vocabulary:
+                    out[k, vocabulary.index(word)] += 1.0
+            out[k] /= np.linalg.norm(out[k]) or 1.0
+        return out
+
+    return embed
+
+
+def test_embedding_signal_scores_each_unit_group_by_its_nearest_title() -> None:
+    """Per unit group: the cosine of its nearest index title, whatever the rows' order; a group
+    with no title, and a query with no text, score 0; each text is embedded once."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from benchmarks.embedding_fusion import Signal
+
+    titles = SimpleNamespace(
+        titles=["registered nurse", "cook", "pastry chef", "nurse", "chef"],
+        row_code=np.asarray([2, 0, 1, 2, 1]),
+    )
+    parts = SimpleNamespace(titles=titles, n_codes=4)
+    calls: list[list[str]] = []
+    signal = Signal(_words_embedder(calls), {})
+    queries = [
+        SimpleNamespace(title_norm="nurse", duty_norm=""),
+        SimpleNamespace(title_norm="", duty_norm="pastry cook"),
+        SimpleNamespace(title_norm="", duty_norm=""),
+    ]
+    scores = signal.scores(queries, parts)
+    half = 1 / np.sqrt(2)
+    np.testing.assert_allclose(scores[0], [0.0, 0.0, 1.0, 0.0], atol=1e-6)  # 'nurse', not 'registered nurse'
+    np.testing.assert_allclose(scores[1], [half, 0.5, 0.0, 0.0], atol=1e-6)  # its duties when no title
+    assert not scores[2].any()
+    again = signal.scores(queries[:1], parts)
+    np.testing.assert_allclose(again, scores[:1])
+    embedded = [t for call in calls for t in call]
+    assert sorted(embedded) == sorted(set(embedded))  # nothing embedded twice
+
+
+def test_static_vectors_embed_each_word_once() -> None:
+    import numpy as np
+
+    from benchmarks.embedding_fusion import StaticEmbedder
+
+    calls: list[list[str]] = []
+    static = StaticEmbedder(_words_embedder(calls))
+    vectors = static(["Pastry Cook", "cook", ""])
+    assert vectors[0][:5] @ vectors[1][:5] == pytest.approx(1 / np.sqrt(2))
+    assert np.linalg.norm(vectors[0]) == pytest.approx(1.0) and not vectors[2].any()
+    static(["cook pastry chef"])
+    assert calls == [["pastry", "cook"], ["chef"]]
+
+
+def test_installed_signals_add_candidates_and_features_and_leave_no_trace(refreshed: dict[str, str]) -> None:
+    """Inside the block a signal's best unit groups become candidates with its three features;
+    after it, the mapper's features and candidates are as before and a model maps as before."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import mapper.model
+    import mapper.signals as signals
+    from benchmarks.embedding_fusion import installed
+
+    model = MapperModel.load(Path(refreshed["NOCFIT_MODELS"]) / "current.pkl")
+    legislators = model.codes.index("00010")
+    fake = SimpleNamespace(
+        scores=lambda queries, parts: np.tile(np.eye(1, parts.n_codes, legislators), (len(queries), 1))
+    )
+    features_before, top_before = signals.FEATURES, dict(signals.TOP_PER_SIGNAL)
+    first_before = model.map("Pastry cook").suggestions[0].code
+    query = signals.prepare("Pastry cook", "", model.parts.titles, model.parts.duties)
+    with installed({"fake": fake}):
+        computed = mapper.model.compute_signals([query], model.parts)
+        (cands,), matrix = mapper.model.candidate_features([query], computed, model.parts)
+        col = {name: j for j, name in enumerate(signals.FEATURES)}
+        assert matrix.shape == (len(cands), len(features_before) + 3)
+        where = list(cands).index(legislators)  # 'pastry cook' names no legislator
+        assert matrix[where, col["fake"]] == 1.0 and matrix[where, col["fake_gap"]] == 0.0
+        assert matrix[where, col["fake_rank"]] == pytest.approx(np.log1p(1))
+        others = np.arange(len(cands)) != where
+        assert (matrix[others, col["fake"]] == 0).all() and (matrix[others, col["fake_gap"]] == -1).all()
+    assert features_before == signals.FEATURES and top_before == signals.TOP_PER_SIGNAL
+    assert mapper.model.compute_signals is signals.compute_signals
+    assert model.map("Pastry cook").suggestions[0].code == first_before
