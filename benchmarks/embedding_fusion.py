@@ -218,16 +218,18 @@ class Signal:
     def scores(self, queries, parts) -> np.ndarray:
         titles = parts.titles
         key = id(titles)
-        if key not in self.indexes:
+        # The entry keeps its index alive, so no later index can be given the same id.
+        if key not in self.indexes or self.indexes[key][0] is not titles:
             order = np.argsort(titles.row_code, kind="stable")
             codes = titles.row_code[order]
             starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
             self.indexes[key] = (
+                titles,
                 self.vectors([titles.titles[r] for r in order]).T.copy(),
                 codes[starts],
                 starts,
             )
-        matrix, present, starts = self.indexes[key]
+        _, matrix, present, starts = self.indexes[key]
         texts = [q.title_norm or q.duty_norm[:500] for q in queries]
         out = np.zeros((len(queries), parts.n_codes), dtype=np.float32)
         for start in range(0, len(texts), 256):
