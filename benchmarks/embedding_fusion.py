@@ -31,9 +31,11 @@ and lost at top-1 and top-5 against the models trained without the signal.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -157,8 +159,6 @@ class StaticEmbedder:
         self.embed, self.words = embed, {}
 
     def __call__(self, texts: list[str]) -> np.ndarray:
-        import re
-
         split = [re.findall(r"[a-z0-9]+", t.lower()) for t in texts]
         missing = list(dict.fromkeys(w for words in split for w in words if w not in self.words))
         if missing:
@@ -184,7 +184,7 @@ def speed(folder: Path, data: str) -> None:
     print(f"import and load: {loaded:.2f} s")
     titles = [i.title for i in labelled_items(data) if i.title]
     for threads in (1, 2):
-        embed = Embedder(folder, threads=threads)
+        embed = embed if threads == 1 else Embedder(folder, threads=threads)
         embed(titles[:16])
         single = []
         for title in titles:
@@ -219,7 +219,7 @@ class Signal:
         titles = parts.titles
         key = id(titles)
         # The entry keeps its index alive, so no later index can be given the same id.
-        if key not in self.indexes or self.indexes[key][0] is not titles:
+        if key not in self.indexes:
             order = np.argsort(titles.row_code, kind="stable")
             codes = titles.row_code[order]
             starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
@@ -252,10 +252,7 @@ def cost(folder: Path, data: str, model_file: str | None, name: str, title_step:
     from mapper.model import MapperModel
     from mapper.signals import prepare
 
-    class Arguments:
-        model = model_file
-
-    model = MapperModel.load(model_path(Arguments))
+    model = MapperModel.load(model_path(argparse.Namespace(model=model_file)))
     queries = [(i.title, i.duties) for i in labelled_items(data)]
     queries += [(t, "") for t in list(model.parts.titles.exact)[::title_step]]
     prepared = [prepare(t, d, model.parts.titles, model.parts.duties) for t, d in queries]
@@ -310,10 +307,9 @@ def installed(named: dict[str, Signal]) -> Iterator[None]:
             for i, cands in enumerate(cand_lists):
                 row = getattr(computed, name)[i]
                 block = slice(offset, offset + len(cands))
-                matrix[block, col[name]] = row[cands]
-                matrix[block, col[f"{name}_gap"]] = row[cands] - row.max()
-                rank = (row[None, :] > row[cands][:, None]).sum(axis=1) + 1
-                matrix[block, col[f"{name}_rank"]] = np.log1p(rank)
+                matrix[block, col[name]] = row[cands]  # as the mapper's own signals are
+                matrix[block, col[f"{name}_gap"]] = signals._gap(row, row[cands])
+                matrix[block, col[f"{name}_rank"]] = np.log1p(signals._rank(row, cands))
                 offset += len(cands)
         return cand_lists, matrix
 
@@ -368,7 +364,7 @@ def trained(corpus, seed: int) -> tuple:
 def train(folder: Path, data: str, seeds: list[int], against: Path | None, names: list[str]) -> None:
     from benchmarks.mapper_benchmark import labelled_items
     from mapper.corpus import NocCorpus
-    from mapper.evaluate import rank_items, score, sign_test_p
+    from mapper.evaluate import gains_and_losses, rank_items, score, sign_test_p
     from mapper.model import MapperModel
     from warehouse.connection import connect
 
@@ -394,8 +390,7 @@ def train(folder: Path, data: str, seeds: list[int], against: Path | None, names
             for name, k in (("top-1", 1), ("top-5", 5)):
                 new = [i.code in r[:k] for r, i in zip(rankings, items, strict=True)]
                 old = [i.code in r[:k] for r, i in zip(before, items, strict=True)]
-                gained = sum(a and not b for a, b in zip(new, old, strict=True))
-                lost = sum(b and not a for a, b in zip(new, old, strict=True))
+                gained, lost = gains_and_losses(new, old)
                 paired[name][0] += gained
                 paired[name][1] += lost
                 row[f"{name} gained/lost"] = [gained, lost]
@@ -414,8 +409,6 @@ def train(folder: Path, data: str, seeds: list[int], against: Path | None, names
 
 
 def main() -> int:
-    import argparse
-
     from benchmarks.mapper_benchmark import DEFAULT_DATA
 
     parser = argparse.ArgumentParser(

@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.mapper_benchmark import benchmark_arguments, labelled_items, write_results  # noqa: E402
 from mapper.calibrate import ENSEMBLE, Fusion, Network, candidate_labels, mlp_networks  # noqa: E402
 from mapper.corpus import NocCorpus  # noqa: E402
-from mapper.evaluate import rank_items, score, sign_test_p  # noqa: E402
+from mapper.evaluate import gains_and_losses, rank_items, score, sign_test_p  # noqa: E402
 
 
 def logistic(inputs, sizes, truth, fit_rows, seed) -> list[Network]:
@@ -171,8 +171,7 @@ def _against_current(hits: dict[str, list[bool]], name: str) -> str:
     seeds, with the sign test's p for the larger side."""
     if name == "current" or "current" not in hits:
         return ""
-    gains = sum(new and not old for new, old in zip(hits[name], hits["current"], strict=True))
-    losses = sum(old and not new for new, old in zip(hits[name], hits["current"], strict=True))
+    gains, losses = gains_and_losses(hits[name], hits["current"])
     p = sign_test_p(max(gains, losses), min(gains, losses))
     return f" | against current: {gains} gained, {losses} lost (sign test p = {p:.3f})"
 

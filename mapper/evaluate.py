@@ -161,6 +161,12 @@ def miss_kind(model, item: LabelledItem) -> str:
     return "other"
 
 
+def gains_and_losses(new: Iterable[bool], old: Iterable[bool]) -> tuple[int, int]:
+    """Items one model hits and another misses, each way: (gained by ``new``, lost by it)."""
+    pairs = list(zip(new, old, strict=True))
+    return sum(n and not o for n, o in pairs), sum(o and not n for n, o in pairs)
+
+
 def sign_test_p(losses: int, gains: int) -> float:
     """One-sided exact sign test: the chance of at least ``losses`` of the ``losses + gains``
     changed items going one way if each change were a coin flip. Small when a model lost

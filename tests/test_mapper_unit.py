@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mapper.calibrate import expected_calibration_error
-from mapper.evaluate import read_labelled, sign_test_p
+from mapper.evaluate import gains_and_losses, read_labelled, sign_test_p
 from mapper.normalize import MAX_TEXT_CHARS, normalize_text, normalize_title, split_duties, split_roles
 from mapper.vectorize import Tfidf
 from nocfit import mapper_ops
@@ -751,6 +751,14 @@ def test_sign_test() -> None:
     assert sign_test_p(5, 0) == pytest.approx(1 / 32)
     assert sign_test_p(4, 1) == pytest.approx(6 / 32)
     assert sign_test_p(1, 4) == pytest.approx(31 / 32)
+
+
+def test_items_gained_and_lost_between_two_models() -> None:
+    new, old = [True, True, False, False, True], [False, True, True, False, False]
+    assert gains_and_losses(new, old) == (2, 1)
+    assert gains_and_losses(old, new) == (1, 2)
+    with pytest.raises(ValueError):  # the two must score the same items
+        gains_and_losses(new, old[:4])
 
 
 def test_gate_compares_the_models_item_by_item() -> None:
