@@ -309,7 +309,11 @@ def installed(named: dict[str, Signal]) -> Iterator[None]:
                 block = slice(offset, offset + len(cands))
                 matrix[block, col[name]] = row[cands]  # as the mapper's own signals are
                 matrix[block, col[f"{name}_gap"]] = signals._gap(row, row[cands])
-                matrix[block, col[f"{name}_rank"]] = np.log1p(signals._rank(row, cands))
+                # The rank's log is taken of the integer (in float64), as in the runs the
+                # README reports; signals._rank's float32 changes the last bit, and with it
+                # the fitted networks.
+                rank = (row[None, :] > row[cands][:, None]).sum(axis=1) + 1
+                matrix[block, col[f"{name}_rank"]] = np.log1p(rank)
                 offset += len(cands)
         return cand_lists, matrix
 
